@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** A stable identifier: providers, routes, clients, fleet id. Lowercase so it fits every cloud's tag rules. */
+export const Name = z
+  .string({ error: 'expected a name' })
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/,
+    'expected lowercase letters, digits and "-", at most 32 characters',
+  );
+
+export function HttpUrl(what: string) {
+  return z.string({ error: `expected ${what} as an http(s) URL` }).superRefine((text, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid URL "${text}" (expected ${what}, e.g. https://host:port)`,
+      });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `URL "${text}" must use http or https` });
+    }
+    if (url.username !== '' || url.password !== '') {
+      ctx.addIssue({ code: 'custom', message: 'URL must not contain credentials; use the *_file options' });
+    }
+  });
+}
+
+export const Listen = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535),
+});
+
+export const Log = z
+  .strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  })
+  .default({ level: 'info' });
+
+/** A Forgejo runner label name as it appears in `runs-on` (the part before any `:`). */
+export const LabelName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+$/, 'expected a label name (letters, digits, ".", "_", "-")');
+
+/** A runner label as forgejo-runner takes it: `name:docker://image`, `name:host` or `name:lxc://image`. */
+export const RunnerLabel = z.string().superRefine((text, ctx) => {
+  const match = /^([A-Za-z0-9_.-]+):(docker|lxc|host)(?::(.+))?$/.exec(text);
+  if (!match) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid runner label "${text}" (expected name:host or name:docker://image; a bare name means docker)`,
+    });
+    return;
+  }
+  const [, , scheme, arg] = match;
+  if (scheme === 'host' && arg !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `runner label "${text}": the host scheme takes no argument` });
+  }
+  if (scheme !== 'host' && (arg === undefined || !arg.startsWith('//') || /\s/.test(arg))) {
+    ctx.addIssue({ code: 'custom', message: `runner label "${text}": expected ${scheme}://image` });
+  }
+});
+
+export function runnerLabelName(label: string): string {
+  const colon = label.indexOf(':');
+  return colon < 0 ? label : label.slice(0, colon);
+}

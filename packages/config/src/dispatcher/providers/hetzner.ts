@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { HttpUrl } from '../../common.js';
+import { Duration } from '../../duration.js';
+import { withSecret } from '../../secret.js';
+import { HourlyPrices } from './ec2.js';
+
+/** An image by name (`ubuntu-24.04`), by id, or the newest snapshot matching a label selector. */
+export const HetznerImage = z.union([
+  z.string().min(1),
+  z.strictObject({ id: z.number().int().positive() }),
+  z.strictObject({ label_selector: z.string().min(1) }),
+]);
+
+export const HetznerCredentials = withSecret({}, 'token', true);
+
+export const HetznerProvider = withSecret(
+  {
+    kind: z.literal('hetzner'),
+    endpoint: HttpUrl('a Hetzner Cloud API endpoint').default('https://api.hetzner.cloud/v1'),
+    server_types: z.array(z.string().regex(/^[a-z0-9-]+$/, 'expected a server type such as cpx22')).min(1),
+    locations: z.array(z.string().regex(/^[a-z0-9-]+$/, 'expected a location such as fsn1')).min(1),
+    image: HetznerImage,
+    ssh_keys: z.array(z.union([z.string().min(1), z.number().int().positive()])).default([]),
+    firewalls: z.array(z.number().int().positive()).default([]),
+    networks: z.array(z.number().int().positive()).default([]),
+    public_net: z
+      .strictObject({ ipv4: z.boolean().default(true), ipv6: z.boolean().default(true) })
+      .prefault({}),
+    max_instances: z.number().int().min(1).default(20),
+    create_concurrency: z.number().int().min(1).max(100).default(5),
+    cooldown: Duration({ min: 0 }).prefault('5m'),
+    hourly_prices: HourlyPrices.optional(),
+  },
+  'token',
+  true,
+);
+export type HetznerProvider = z.infer<typeof HetznerProvider>;

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { HttpUrl, LabelName, Listen, Log, Name, RunnerLabel } from '../common.js';
+import { Duration } from '../duration.js';
+import { withSecret } from '../secret.js';
+import { ProviderConfig } from './providers/index.js';
+
+export const Forgejo = withSecret(
+  {
+    /** What the services call (may be a loopback or internal address). */
+    api_url: HttpUrl('the Forgejo URL the dispatcher calls'),
+    /** What runners on the VMs reach (public or VPC address). */
+    instance_url: HttpUrl('the Forgejo URL runners reach'),
+    timeout: Duration({ min: 1_000, max: 120_000 }).prefault('10s'),
+  },
+  'token',
+  false,
+);
+
+export const RunnerInstall = z.discriminatedUnion(
+  'mode',
+  [
+    z.strictObject({
+      mode: z.literal('baked'),
+      binary_path: z
+        .string()
+        .startsWith('/', 'expected an absolute path')
+        .default('/usr/local/bin/forgejo-runner'),
+    }),
+    z.strictObject({
+      mode: z.literal('download'),
+      url: HttpUrl('the forgejo-runner binary URL'),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits'),
+    }),
+  ],
+  {
+    error: (issue) => (issue.code === 'invalid_union' ? 'expected mode: baked or mode: download' : undefined),
+  },
+);
+export type RunnerInstall = z.infer<typeof RunnerInstall>;
+
+export const RunnerDefaults = z.strictObject({
+  /** Registrations and VM names start with this, so stale ones can be found and only ours touched. */
+  name_prefix: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,23}$/, 'expected lowercase letters, digits and "-", at most 24 characters')
+    .optional(),
+  install: RunnerInstall.prefault({ mode: 'baked' }),
+  /** Install Docker on boot for docker:// labels (off when the image has it baked in). */
+  install_docker: z.boolean().default(false),
+});
+
+export const RouteTimeouts = z.strictObject({
+  /** VM created → runner started; past it the VM is killed. */
+  boot: Duration({ min: 10_000, max: 3_600_000 }).prefault('5m'),
+  /** VM running → job picked up; past it the VM is killed and the job dispatched again. */
+  pickup: Duration({ min: 10_000, max: 86_400_000 }).prefault('10m'),
+  /** Hard cap on `one-job` itself (it never exits by itself if its job is cancelled). */
+  job: Duration({ min: 60_000, max: 7 * 86_400_000 }).prefault('6h'),
+  /** Hard cap on the VM's whole life; must exceed boot + job. */
+  max_lifetime: Duration({ min: 60_000, max: 7 * 86_400_000 }).prefault('7h'),
+});
+
+export const RouteLimits = z.strictObject({
+  max_vms: z.number().int().min(1).max(100_000).default(10),
+  max_vms_per_scope: z.number().int().min(1).max(100_000).optional(),
+});
+
+export const Route = z
+  .strictObject({
+    name: Name,
+    /** A job matches when every label of its runs-on is in this list. */
+    labels: z.array(LabelName).min(1, 'expected at least one label'),
+    /** What the runner declares, `name:host` or `name:docker://image`; defaults to `<label>:host` for each label. */
+    runner_labels: z.array(RunnerLabel).min(1).optional(),
+    /** Provider chain, tried in order when one is out of capacity or failing. */
+    providers: z.array(Name).min(1, 'expected at least one provider'),
+    limits: RouteLimits.prefault({}),
+    timeouts: RouteTimeouts.prefault({}),
+    runner: RunnerDefaults.partial().optional(),
+  })
+  .transform((route) => ({
+    ...route,
+    runner_labels: route.runner_labels ?? route.labels.map((label) => `${label}:host`),
+  }));
+export type Route = z.infer<typeof Route>;
+
+export const ScopeSettings = withSecret(
+  {
+    /** Per-provider credential overrides, checked against the provider's kind. */
+    providers: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  },
+  'forgejo_token',
+  false,
+);
+
+export const Client = withSecret(
+  {
+    name: Name,
+    /** Scopes this client may dispatch for; "*" means every configured scope. */
+    scopes: z.array(z.string()).min(1, 'expected at least one scope, or "*"'),
+  },
+  'token',
+  true,
+);
+
+export const Store = z.strictObject({
+  /** SQLite file; relative paths resolve against $STATE_DIRECTORY when set. */
+  path: z.string().min(1).default('forgejo-fleet.db'),
+});
+
+export const Reconcile = z.strictObject({
+  interval: Duration({ min: 1_000, max: 3_600_000 }).prefault('15s'),
+  orphan_grace: Duration({ min: 0, max: 86_400_000 }).prefault('10m'),
+});
+
+export const DispatcherConfigShape = z.strictObject({
+  fleet_id: Name,
+  listen: Listen.prefault({ port: 8080 }),
+  log: Log,
+  store: Store.prefault({}),
+  forgejo: Forgejo,
+  runner: RunnerDefaults.prefault({}),
+  reconcile: Reconcile.prefault({}),
+  providers: z
+    .record(Name, ProviderConfig)
+    .refine((p) => Object.keys(p).length > 0, 'expected at least one provider'),
+  routes: z.array(Route).min(1, 'expected at least one route'),
+  /** Keys are scopes: instance, org:NAME, user:NAME, repo:OWNER/NAME; an empty entry uses the defaults. */
+  scopes: z.record(
+    z.string(),
+    z.preprocess((value) => value ?? {}, ScopeSettings),
+  ),
+  clients: z.array(Client).min(1, 'expected at least one client'),
+});
