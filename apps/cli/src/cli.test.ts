@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const credentials = mkdtempSync(join(tmpdir(), 'fleet-cli-'));
+
+beforeAll(() => {
+  const names = [
+    'forgejo-token',
+    'forgejo-token-acme',
+    'hcloud-token',
+    'hcloud-token-acme',
+    'dispatcher-token-autoscaler',
+    'dispatcher-token-alice',
+    'dispatcher-token',
+    'webhook-secret',
+    'forgejo-token-alice',
+  ];
+  for (const name of names) writeFileSync(join(credentials, name), `value-${name}\n`);
+});
+
+async function run(argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: { CREDENTIALS_DIRECTORY: credentials },
+  });
+  return { code, stdout, stderr };
+}
+
+describe('forgejo-fleet validate-config', () => {
+  it('prints ok for both example files', async () => {
+    const result = await run([
+      'validate-config',
+      '--dispatcher',
+      `${root}config.example.yaml`,
+      '--autoscaler',
+      `${root}autoscaler.example.yaml`,
+    ]);
+    expect(result).toEqual({ code: 0, stdout: 'ok\n', stderr: '' });
+  });
+
+  it('exits 2 and prints every error', async () => {
+    const file = join(credentials, 'bad.yaml');
+    writeFileSync(file, 'fleet_id: Bad Name\nforgejo: {api_url: nope}\nrutes: []\n');
+    const result = await run(['validate-config', '--dispatcher', file]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toContain(`${file}: rutes: unknown key (did you mean "routes"?)`);
+    expect(lines.some((l) => l.startsWith(`${file}: fleet_id: expected lowercase`))).toBe(true);
+    expect(lines.some((l) => l.startsWith(`${file}: forgejo.api_url: invalid URL "nope"`))).toBe(true);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 for a missing file', async () => {
+    const result = await run(['validate-config', '--autoscaler', '/nonexistent/autoscaler.yaml']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('/nonexistent/autoscaler.yaml: cannot read config file');
+  });
+
+  it.each([
+    [['validate-config']],
+    [['validate-config', '--dispatcher']],
+    [['validate-config', '--bogus', 'x']],
+    [['nope']],
+  ])('treats %j as a usage error', async (argv) => {
+    expect((await run(argv)).code).toBe(64);
+  });
+});
+
+describe('the forgejo-fleet executable', () => {
+  it('runs as a process and sets the exit code', async () => {
+    const result = await promisify(execFile)(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        `${root}apps/cli/src/main.ts`,
+        'validate-config',
+        '--dispatcher',
+        `${root}config.example.yaml`,
+      ],
+      { env: { ...process.env, CREDENTIALS_DIRECTORY: credentials } },
+    );
+    expect(result.stdout).toBe('ok\n');
+  });
+});
