@@ -1,0 +1,55 @@
+import { stringify } from 'yaml';
+import { RunnerBootstrap, type ValidRunnerBootstrap } from './bootstrap.js';
+import { InvalidRunnerBootstrapError, UserDataTooLargeError } from './errors.js';
+import { BOOTSTRAP_PATH, TOKEN_PATH, USER_DATA_MAX_BYTES } from './paths.js';
+import { renderBootstrapScript } from './script.js';
+
+function motd(input: ValidRunnerBootstrap): string {
+  const lines = ['forgejo-fleet runner VM: it runs one Forgejo Actions job, then powers off.'];
+  if (input.fleetId !== undefined) lines.push(`fleet: ${input.fleetId}`);
+  if (input.dispatchId !== undefined) lines.push(`dispatch: ${input.dispatchId}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function cloudConfig(input: ValidRunnerBootstrap): Record<string, unknown> {
+  return {
+    write_files: [
+      // The only place the token appears. In tmpfs (/run), deleted when the runner exits; no
+      // `defer`, since root owns it and nothing has to exist before it. (cloud-init keeps its
+      // own root-only copy of the user-data; see README.)
+      { path: TOKEN_PATH, owner: 'root:root', permissions: '0600', content: input.runner.token },
+      {
+        path: BOOTSTRAP_PATH,
+        owner: 'root:root',
+        permissions: '0700',
+        content: renderBootstrapScript(input),
+      },
+      { path: '/etc/motd', owner: 'root:root', permissions: '0644', content: motd(input) },
+    ],
+    runcmd: [[BOOTSTRAP_PATH]],
+    // Safety net if the script never ran or never reached its own poweroff.
+    power_state: {
+      mode: 'poweroff',
+      delay: 'now',
+      condition: true,
+      timeout: 30,
+      message: 'forgejo-fleet: job done, powering off',
+    },
+  };
+}
+
+/**
+ * Renders `#cloud-config` user-data that runs one job with forgejo-runner one-job and powers
+ * the VM off. Validates `input` first (InvalidRunnerBootstrapError names the fields) and
+ * refuses output over 16 KiB (UserDataTooLargeError). Same input, same bytes.
+ */
+export function renderUserData(input: RunnerBootstrap): string {
+  const parsed = RunnerBootstrap.safeParse(input);
+  if (!parsed.success) throw new InvalidRunnerBootstrapError(parsed.error);
+  // YAML 1.1 because cloud-init reads with PyYAML: a token like 1_000_… must come out quoted,
+  // not as an int. lineWidth 0: never fold, so each script line and the token stay on one line.
+  const text = `#cloud-config\n${stringify(cloudConfig(parsed.data), { version: '1.1', lineWidth: 0 })}`;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > USER_DATA_MAX_BYTES) throw new UserDataTooLargeError(bytes, USER_DATA_MAX_BYTES);
+  return text;
+}

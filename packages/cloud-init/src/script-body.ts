@@ -1,0 +1,123 @@
+/**
+ * The fixed part of the bootstrap script (POSIX sh, runs as root from cloud-init runcmd).
+ * It reads only the variables and the run_runner function the preamble defines
+ * (script.ts), so every value a caller controls is quoted in exactly one place.
+ * Avoid "${" here: this is a JavaScript template literal.
+ */
+export const SCRIPT_BODY = String.raw`
+log() { printf 'forgejo-fleet[%s]: %s\n' "$DISPATCH_ID" "$*"; }
+die() { log "error: $*"; exit 1; }
+
+# Runs on every exit (success, failure, set -e, signal): the VM must never outlive its job.
+finish() {
+  status=$?
+  set +e
+  trap - EXIT
+  rm -f "$TOKEN_FILE"
+  log "bootstrap exit status $status; powering off"
+  sync
+  poweroff || systemctl poweroff || shutdown -P now
+}
+
+fetch() {
+  if command -v curl >/dev/null 2>&1; then
+    timeout 600 curl -fsSL --retry 5 --retry-connrefused -o "$2" "$1"
+  elif command -v wget >/dev/null 2>&1; then
+    timeout 600 wget -q -O "$2" "$1"
+  else
+    log "neither curl nor wget is installed"
+    return 1
+  fi
+}
+
+install_runner() {
+  if [ -n "$DOWNLOAD_URL" ]; then
+    log "downloading forgejo-runner"
+    mkdir -p -m 0755 "$(dirname "$RUNNER_BIN")"
+    partial="$RUNNER_BIN.partial"
+    fetch "$DOWNLOAD_URL" "$partial" || die "forgejo-runner download failed"
+    actual=$(sha256sum "$partial" | cut -d ' ' -f 1)
+    if [ "$actual" != "$DOWNLOAD_SHA256" ]; then
+      rm -f "$partial"
+      die "forgejo-runner sha256 mismatch: expected $DOWNLOAD_SHA256, got $actual"
+    fi
+    chmod 0755 "$partial"
+    mv -f "$partial" "$RUNNER_BIN"
+  fi
+  [ -x "$RUNNER_BIN" ] || die "forgejo-runner is not executable at $RUNNER_BIN"
+}
+
+ensure_docker() {
+  if ! command -v docker >/dev/null 2>&1; then
+    [ "$INSTALL_DOCKER" = 1 ] || die "a docker label needs Docker: bake it into the image or set docker.install"
+    log "installing docker.io"
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -q -o DPkg::Lock::Timeout=300 update
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -q -y -o DPkg::Lock::Timeout=300 \
+      install --no-install-recommends docker.io
+  fi
+  if command -v systemctl >/dev/null 2>&1; then systemctl start docker.service || true; fi
+  tries=0
+  until docker info >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 60 ] || die "the Docker daemon did not come up"
+    sleep 2
+  done
+}
+
+# DOCKER-USER is the chain Docker evaluates before its own ACCEPT rules and never flushes;
+# a plain FORWARD rule would sit below the ACCEPTs Docker adds per network. The FORWARD
+# copy covers other bridges (lxc). Host-mode jobs are not covered: they run as root
+# beside the runner and could delete any rule (see README).
+drop_forwarded() {
+  "$1" -w -N DOCKER-USER 2>/dev/null || true
+  for chain in DOCKER-USER FORWARD; do
+    "$1" -w -C "$chain" -d "$2" -j DROP 2>/dev/null || "$1" -w -I "$chain" 1 -d "$2" -j DROP || return 1
+  done
+}
+
+block_metadata() {
+  if command -v iptables >/dev/null 2>&1; then
+    drop_forwarded iptables "$METADATA_IPV4" || die "could not block $METADATA_IPV4 with iptables"
+    if command -v ip6tables >/dev/null 2>&1; then
+      drop_forwarded ip6tables "$METADATA_IPV6" || log "warning: could not block $METADATA_IPV6 (IPv6 off?)"
+    fi
+  elif command -v nft >/dev/null 2>&1; then
+    # A drop in any forward hook is final, whatever other tables accept.
+    printf 'table inet forgejo_fleet { chain forward { type filter hook forward priority -10; ip daddr %s drop; ip6 daddr %s drop; } }\n' \
+      "$METADATA_IPV4" "$METADATA_IPV6" | nft -f - || die "could not block the metadata service with nft"
+  elif [ "$NEEDS_DOCKER" = 1 ]; then
+    die "neither iptables nor nft is installed: cannot block the metadata service"
+  else
+    log "warning: neither iptables nor nft is installed: metadata block skipped"
+    return 0
+  fi
+  log "metadata service blocked for forwarded (container) traffic"
+}
+
+main() {
+  trap finish EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  umask 077
+  log "bootstrap starting: fleet $FLEET_ID, runner $RUNNER_NAME"
+  # Backstop in case anything below hangs; the final poweroff supersedes it.
+  shutdown -P "+$DEADLINE_MINUTES" >/dev/null 2>&1 || log "warning: could not schedule the deadline shutdown"
+  install_runner
+  if [ "$NEEDS_DOCKER" = 1 ]; then ensure_docker; fi
+  if [ "$BLOCK_METADATA" = 1 ]; then block_metadata; else log "warning: metadata service not blocked"; fi
+  [ -s "$TOKEN_FILE" ] || die "runner token file $TOKEN_FILE is missing"
+  log "starting forgejo-runner one-job, timeout $JOB_TIMEOUT s"
+  runner_exit=0
+  run_runner || runner_exit=$?
+  rm -f "$TOKEN_FILE"
+  case $runner_exit in
+    0) log "forgejo-runner exited 0" ;;
+    124 | 137) log "forgejo-runner stopped by the job timeout (exit $runner_exit)" ;;
+    *) log "forgejo-runner exited $runner_exit" ;;
+  esac
+  exit "$runner_exit"
+}
+
+main
+`;

@@ -1,0 +1,71 @@
+import type { ValidRunnerBootstrap } from './bootstrap.js';
+import { usesDocker } from './labels.js';
+import {
+  BOOTSTRAP_SLACK_SECONDS,
+  DOWNLOAD_INSTALL_PATH,
+  KILL_AFTER_SECONDS,
+  METADATA_IPV4,
+  METADATA_IPV6,
+  TOKEN_PATH,
+  TOKEN_URL,
+} from './paths.js';
+import { SCRIPT_BODY } from './script-body.js';
+import { shQuote } from './shell.js';
+
+/** The forgejo-runner invocation, one flag per line so the console log and diffs stay readable. */
+function runRunnerFunction(input: ValidRunnerBootstrap): string {
+  const args: string[][] = [
+    ['--url', input.instanceUrl],
+    ['--uuid', input.runner.uuid],
+    ['--token-url', TOKEN_URL],
+    // Every label: the runner declares their names, and Forgejo hands it a job only when
+    // those names cover the job's runs_on, even with --handle.
+    ...input.labels.map((label) => ['--label', label]),
+    ...(input.handle === undefined ? [] : [['--handle', input.handle]]),
+  ];
+  const lines = [
+    `timeout --signal=TERM --kill-after=${KILL_AFTER_SECONDS}s "$JOB_TIMEOUT" "$RUNNER_BIN" one-job`,
+    ...args.map(([flag, value]) => `${flag} ${shQuote(value ?? '')}`),
+    // --wait: the handle may not be assignable yet; the timeout above ends it if it never is.
+    '--wait',
+  ];
+  return `run_runner() {\n  ${lines.join(' \\\n    ')}\n}\n`;
+}
+
+function variables(input: ValidRunnerBootstrap): string {
+  const download = input.install.mode === 'download' ? input.install : undefined;
+  const needsDocker = usesDocker(input.labels);
+  const values: Array<[string, string | number]> = [
+    ['FLEET_ID', input.fleetId ?? '-'],
+    ['DISPATCH_ID', input.dispatchId ?? '-'],
+    ['RUNNER_NAME', input.runner.name],
+    ['RUNNER_BIN', input.install.mode === 'baked' ? input.install.binaryPath : DOWNLOAD_INSTALL_PATH],
+    ['DOWNLOAD_URL', download?.url ?? ''],
+    ['DOWNLOAD_SHA256', download?.sha256 ?? ''],
+    ['NEEDS_DOCKER', needsDocker ? 1 : 0],
+    ['INSTALL_DOCKER', needsDocker && input.docker?.install === true ? 1 : 0],
+    ['BLOCK_METADATA', input.blockMetadataForContainers ? 1 : 0],
+    ['METADATA_IPV4', METADATA_IPV4],
+    ['METADATA_IPV6', METADATA_IPV6],
+    ['TOKEN_FILE', TOKEN_PATH],
+    ['JOB_TIMEOUT', input.jobTimeoutSeconds],
+    ['DEADLINE_MINUTES', Math.ceil((input.jobTimeoutSeconds + BOOTSTRAP_SLACK_SECONDS) / 60)],
+  ];
+  return values.map(([name, value]) => `${name}=${shQuote(String(value))}\n`).join('');
+}
+
+/**
+ * Renders the bootstrap script: header, quoted variables, the runner invocation, then the
+ * fixed body. The runner token is not in it; the runner reads TOKEN_FILE.
+ */
+export function renderBootstrapScript(input: ValidRunnerBootstrap): string {
+  return [
+    '#!/bin/sh\n',
+    '# forgejo-fleet: run exactly one Forgejo Actions job on this VM, then power off.\n',
+    'set -eu\n\n',
+    variables(input),
+    '\n',
+    runRunnerFunction(input),
+    SCRIPT_BODY,
+  ].join('');
+}
