@@ -5,6 +5,12 @@
 export const FLEET_DIR = '/run/forgejo-fleet';
 export const TOKEN_PATH = `${FLEET_DIR}/runner-token`;
 export const TOKEN_URL = `file://${TOKEN_PATH}`;
+/**
+ * forgejo-runner's own job timeout (`runner.timeout`) defaults to 3h and would cut longer jobs
+ * short, so the runner gets a config file holding only that setting (no server connections:
+ * those come from flags, and defining both is an error).
+ */
+export const RUNNER_CONFIG_PATH = `${FLEET_DIR}/runner.yaml`;
 export const BOOTSTRAP_PATH = '/usr/local/sbin/forgejo-fleet-bootstrap';
 /** Where a downloaded forgejo-runner is installed. */
 export const DOWNLOAD_INSTALL_PATH = '/usr/local/bin/forgejo-runner';

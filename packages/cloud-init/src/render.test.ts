@@ -67,13 +67,21 @@ describe('renderUserData', () => {
     it('runs one-job under the hard timeout with every label', () => {
       const body = script(text);
 
-      expect(body).toContain('timeout --signal=TERM --kill-after=30s "$JOB_TIMEOUT" "$RUNNER_BIN" one-job');
+      expect(body).toContain(
+        'timeout --signal=TERM --kill-after=30s "$JOB_TIMEOUT" "$RUNNER_BIN" -c "$RUNNER_CONFIG" one-job',
+      );
       expect(body).toContain(`JOB_TIMEOUT='${input.jobTimeoutSeconds}'`);
       expect(body).toContain("--token-url 'file:///run/forgejo-fleet/runner-token'");
       for (const label of input.labels) expect(body).toContain(`--label '${label}' \\`);
       expect(occurrences(body, '--label ')).toBe(input.labels.length);
       expect(body.includes('--handle ')).toBe(input.handle !== undefined);
       expect(body).toMatch(/--wait\n}/);
+    });
+
+    it("raises the runner's own 3h job timeout to the route's", () => {
+      const config = doc.write_files.find((f) => f.path === '/run/forgejo-fleet/runner.yaml');
+      expect(config?.content).toBe(`runner:\n  timeout: ${input.jobTimeoutSeconds}s\n`);
+      expect(script(text)).toContain("RUNNER_CONFIG='/run/forgejo-fleet/runner.yaml'");
     });
 
     it('blocks the metadata service unless told not to', () => {

@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { RunnerBootstrap, type ValidRunnerBootstrap } from './bootstrap.js';
 import { InvalidRunnerBootstrapError, UserDataTooLargeError } from './errors.js';
-import { BOOTSTRAP_PATH, TOKEN_PATH, USER_DATA_MAX_BYTES } from './paths.js';
+import { BOOTSTRAP_PATH, RUNNER_CONFIG_PATH, TOKEN_PATH, USER_DATA_MAX_BYTES } from './paths.js';
 import { renderBootstrapScript } from './script.js';
 
 function motd(input: ValidRunnerBootstrap): string {
@@ -23,6 +23,12 @@ function cloudConfig(input: ValidRunnerBootstrap): Record<string, unknown> {
         owner: 'root:root',
         permissions: '0700',
         content: renderBootstrapScript(input),
+      },
+      {
+        path: RUNNER_CONFIG_PATH,
+        owner: 'root:root',
+        permissions: '0644',
+        content: stringify({ runner: { timeout: `${input.jobTimeoutSeconds}s` } }),
       },
       { path: '/etc/motd', owner: 'root:root', permissions: '0644', content: motd(input) },
     ],

@@ -30,7 +30,7 @@ describe('bootstrap script', () => {
     expect(await run.calls('token-mode')).toBe('600\n');
     expect(await run.calls('token-seen')).toBe(TOKEN);
     expect(await run.calls('forgejo-runner')).toMatch(
-      /^one-job --url .* --label vm:host --handle \S+ --wait\n$/,
+      /^-c \S+\/runner.yaml one-job --url .* --label vm:host --handle \S+ --wait\n$/,
     );
     expect(run.output).toContain('forgejo-runner exited 0');
     expect(await run.calls('shutdown')).toMatch(/^-P \+\d+\n$/);

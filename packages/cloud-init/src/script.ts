@@ -6,6 +6,7 @@ import {
   KILL_AFTER_SECONDS,
   METADATA_IPV4,
   METADATA_IPV6,
+  RUNNER_CONFIG_PATH,
   TOKEN_PATH,
   TOKEN_URL,
 } from './paths.js';
@@ -24,7 +25,7 @@ function runRunnerFunction(input: ValidRunnerBootstrap): string {
     ...(input.handle === undefined ? [] : [['--handle', input.handle]]),
   ];
   const lines = [
-    `timeout --signal=TERM --kill-after=${KILL_AFTER_SECONDS}s "$JOB_TIMEOUT" "$RUNNER_BIN" one-job`,
+    `timeout --signal=TERM --kill-after=${KILL_AFTER_SECONDS}s "$JOB_TIMEOUT" "$RUNNER_BIN" -c "$RUNNER_CONFIG" one-job`,
     ...args.map(([flag, value]) => `${flag} ${shQuote(value ?? '')}`),
     // --wait: the handle may not be assignable yet; the timeout above ends it if it never is.
     '--wait',
@@ -48,6 +49,7 @@ function variables(input: ValidRunnerBootstrap): string {
     ['METADATA_IPV4', METADATA_IPV4],
     ['METADATA_IPV6', METADATA_IPV6],
     ['TOKEN_FILE', TOKEN_PATH],
+    ['RUNNER_CONFIG', RUNNER_CONFIG_PATH],
     ['JOB_TIMEOUT', input.jobTimeoutSeconds],
     ['DEADLINE_MINUTES', Math.ceil((input.jobTimeoutSeconds + BOOTSTRAP_SLACK_SECONDS) / 60)],
   ];
