@@ -99,3 +99,47 @@ describe('the forgejo-fleet executable', () => {
     expect(result.stdout).toBe('ok\n');
   });
 });
+
+describe('forgejo-fleet render-user-data', () => {
+  it('prints the route user-data with a placeholder token', async () => {
+    const result = await run([
+      'render-user-data',
+      '--dispatcher',
+      `${root}config.example.yaml`,
+      '--route',
+      'linux-small',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.startsWith('#cloud-config\n')).toBe(true);
+    expect(result.stdout).toContain('PLACEHOLDER-RUNNER-TOKEN');
+    expect(result.stdout).toContain("--label 'linux:docker://node:22-bookworm'");
+    expect(result.stdout).toContain('timeout: 10800s');
+    expect(result.stdout).not.toContain('--handle');
+    expect(result.stdout).not.toContain('value-forgejo-token');
+  });
+
+  it('passes a handle through', async () => {
+    const result = await run([
+      'render-user-data',
+      '--dispatcher',
+      `${root}config.example.yaml`,
+      '--route',
+      'linux-large',
+      '--handle',
+      '33ba7d51-59c6-44f8-9d2b-1b94f4033973',
+    ]);
+    expect(result.stdout).toContain("--handle '33ba7d51-59c6-44f8-9d2b-1b94f4033973'");
+  });
+
+  it('names the known routes when the route is unknown', async () => {
+    const result = await run([
+      'render-user-data',
+      '--dispatcher',
+      `${root}config.example.yaml`,
+      '--route',
+      'nope',
+    ]);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toContain('no route "nope" (routes: linux-small, linux-large)');
+  });
+});

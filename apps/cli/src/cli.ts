@@ -1,3 +1,4 @@
+import { renderUserDataCommand, renderUserDataHelp } from './commands/render-user-data.js';
 import { validateConfig, validateConfigHelp } from './commands/validate-config.js';
 import { type CliIo, EXIT, UsageError } from './io.js';
 
@@ -5,6 +6,7 @@ type Command = { run: (argv: readonly string[], io: CliIo) => number | Promise<n
 
 const commands: Record<string, Command> = {
   'validate-config': { run: validateConfig, help: validateConfigHelp },
+  'render-user-data': { run: renderUserDataCommand, help: renderUserDataHelp },
 };
 
 export function usage(): string {

@@ -1,5 +1,6 @@
 export { RunnerBootstrap, RunnerInstall, type ValidRunnerBootstrap } from './bootstrap.js';
 export { InvalidRunnerBootstrapError, UserDataTooLargeError } from './errors.js';
+export { bootstrapFromConfig, type RunnerRegistration } from './from-config.js';
 export { LABEL_SCHEMES, type LabelScheme, type ParsedLabel, parseLabel, RunnerLabel } from './labels.js';
 export { PLACEHOLDER_TOKEN, TOKEN_PATH, USER_DATA_MAX_BYTES } from './paths.js';
 export { renderUserData } from './render.js';
