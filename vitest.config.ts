@@ -11,6 +11,9 @@ export default defineConfig({
     include: ['apps/*/src/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'node',
     pool: 'forks',
+    benchmark: {
+      include: ['apps/*/src/**/*.bench.ts', 'packages/*/src/**/*.bench.ts', 'test/**/*.bench.ts'],
+    },
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },
