@@ -1,0 +1,28 @@
+export { createFakeForgejo, type FakeForgejo } from './fake-forgejo/app.js';
+export { signPayload } from './fake-forgejo/deliver.js';
+export * as runnerProtocol from './fake-forgejo/rpc-protocol.js';
+export { RUNNER_IDLE_MS, RUNNER_OFFLINE_MS } from './fake-forgejo/runner-model.js';
+export { type RunningFakeForgejo, startFakeForgejo } from './fake-forgejo/server.js';
+export type {
+  Delivery,
+  FakeCall,
+  FakeForgejoOptions,
+  FakeHook,
+  FakeHookKind,
+  FakeJob,
+  FakeJobStatus,
+  FakeOrg,
+  FakeRepo,
+  FakeRunner,
+  FakeRunnerStatus,
+  FakeUser,
+  FaultRule,
+} from './fake-forgejo/types.js';
+export {
+  DEFAULT_FETCH_INTERVAL_MS,
+  type OneJobArgs,
+  parseOneJobArgs,
+  UsageError,
+} from './fake-runner/args.js';
+export { fakeRunnerEntry } from './fake-runner/entry.js';
+export { EXIT, FAKE_RUNNER_VERSION, type FakeRunnerDeps, runFakeRunner } from './fake-runner/run.js';
