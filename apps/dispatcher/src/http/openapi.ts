@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { Dispatch, DispatchList, DispatchRequest, ErrorBody, RouteList } from './schemas.js';
+
+function schema(s: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(s, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+}
+
+const errors = (codes: number[]) =>
+  Object.fromEntries(
+    codes.map((code) => [
+      String(code),
+      {
+        description: ERROR_TEXT[code] ?? 'error',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+    ]),
+  );
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'invalid request; details name the fields',
+  401: 'missing or unknown bearer token',
+  403: 'the client may not act for this scope',
+  404: 'no such dispatch',
+  409: 'conflicts with an existing dispatch',
+  413: 'body over 64 KiB',
+  422: 'no route takes these labels',
+  429: 'a limit is full; see Retry-After',
+  503: 'every provider of the route is failing; see Retry-After',
+};
+
+const json = (ref: string) => ({
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
+
+/** The OpenAPI 3 document, generated from the zod schemas that validate the requests. */
+export function openApiDocument(): Record<string, unknown> {
+  const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+  return {
+    openapi: '3.0.3',
+    info: { title: 'forgejo-fleet dispatcher', version: '1' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        DispatchRequest: schema(DispatchRequest),
+        Dispatch: schema(Dispatch),
+        DispatchList: schema(DispatchList),
+        RouteList: schema(RouteList),
+        Error: schema(ErrorBody),
+      },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      '/healthz': { get: { security: [], summary: 'process up', responses: { 200: { description: 'up' } } } },
+      '/readyz': {
+        get: {
+          security: [],
+          summary: 'store open, config loaded, Forgejo reachable',
+          responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } },
+        },
+      },
+      '/openapi.json': {
+        get: { security: [], summary: 'this document', responses: { 200: { description: 'OpenAPI 3' } } },
+      },
+      '/v1/dispatch': {
+        post: {
+          summary: 'give one job a VM (idempotent per job handle)',
+          requestBody: { required: true, ...json('DispatchRequest') },
+          responses: {
+            200: { description: 'this handle was dispatched before', ...json('Dispatch') },
+            202: { description: 'accepted; the VM is being created', ...json('Dispatch') },
+            ...errors([400, 401, 403, 409, 413, 422, 429, 503]),
+          },
+        },
+      },
+      '/v1/dispatches': {
+        get: {
+          summary: 'list dispatches, newest first',
+          parameters: [
+            { name: 'state', in: 'query', schema: { type: 'string' } },
+            { name: 'scope', in: 'query', schema: { type: 'string' } },
+            { name: 'route', in: 'query', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+            { name: 'cursor', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: { 200: { description: 'a page', ...json('DispatchList') }, ...errors([400, 401]) },
+        },
+      },
+      '/v1/dispatches/{id}': {
+        get: {
+          summary: 'one dispatch',
+          parameters: [idParam],
+          responses: { 200: { description: 'the dispatch', ...json('Dispatch') }, ...errors([401, 404]) },
+        },
+        delete: {
+          summary: 'cancel: delete the VM and the runner registration',
+          parameters: [idParam],
+          responses: {
+            200: { description: 'cancelled', ...json('Dispatch') },
+            ...errors([401, 403, 404, 409]),
+          },
+        },
+      },
+      '/v1/routes': {
+        get: {
+          summary: 'configured routes',
+          responses: { 200: { description: 'routes', ...json('RouteList') }, ...errors([401]) },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+
+const LabelName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'expected a label name (letters, digits, ".", "_", "-")');
+
+const Uuid = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'expected a UUID');
+
+/** The Forgejo job a dispatch serves, as `GET …/actions/runners/jobs` describes it. */
+export const DispatchJob = z.strictObject({
+  handle: Uuid,
+  id: z.number().int().positive(),
+  attempt: z.number().int().positive(),
+  repo_id: z.number().int().nonnegative(),
+  owner_id: z.number().int().nonnegative(),
+  name: z.string().min(1).max(255),
+});
+
+export const DispatchRequest = z.strictObject({
+  scope: z.string().min(1).max(300),
+  labels: z.array(LabelName).min(1, 'expected at least one label').max(32),
+  job: DispatchJob.optional(),
+});
+export type DispatchRequest = z.infer<typeof DispatchRequest>;
+
+export const DISPATCH_STATE_VALUES = [
+  'accepted',
+  'registering',
+  'provisioning',
+  'booting',
+  'running',
+  'finished',
+  'failed',
+  'cancelled',
+] as const;
+
+export const ListDispatchesQuery = z.strictObject({
+  state: z.enum(DISPATCH_STATE_VALUES).optional(),
+  scope: z.string().min(1).optional(),
+  route: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
+export const Dispatch = z.object({
+  id: z.string(),
+  handle: z.string().nullable(),
+  scope: z.string(),
+  labels: z.array(z.string()),
+  route: z.string(),
+  client: z.string(),
+  state: z.enum(DISPATCH_STATE_VALUES),
+  job: DispatchJob.nullable(),
+  runner: z.object({ id: z.number(), uuid: z.string(), name: z.string() }).nullable(),
+  provider: z.string().nullable(),
+  instance_id: z.string().nullable(),
+  error: z.string().nullable(),
+  created_at: z.string().describe('RFC 3339, UTC'),
+  updated_at: z.string(),
+  transitions: z.array(
+    z.object({ state: z.enum(DISPATCH_STATE_VALUES), at: z.string(), reason: z.string().optional() }),
+  ),
+});
+
+export const DispatchList = z.object({ items: z.array(Dispatch), next_cursor: z.string().nullable() });
+
+export const RouteView = z.object({
+  name: z.string(),
+  labels: z.array(z.string()),
+  runner_labels: z.array(z.string()),
+  providers: z.array(z.string()),
+  limits: z.object({ max_vms: z.number(), max_vms_per_scope: z.number().nullable() }),
+  live_vms: z.number(),
+});
+export const RouteList = z.object({ routes: z.array(RouteView) });
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+/** Turns zod issues into `details` of a 400: one entry per field path. */
+export function fieldErrors(issues: readonly z.core.$ZodIssue[]): { path: string; message: string }[] {
+  return issues.map((issue) => ({
+    path: issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+      .join('.')
+      .replaceAll('.[', '['),
+    message: issue.message,
+  }));
+}

@@ -1,0 +1,132 @@
+import { selectRoute } from '@forgejo-fleet/config';
+import { formatScope, parseScope, ScopeSyntaxError } from '@forgejo-fleet/forgejo';
+import type { DispatchRecord } from '@forgejo-fleet/store';
+import { ApiError } from '../http/errors.js';
+import type { DispatchRequest } from '../http/schemas.js';
+import type { Cooldowns } from './cooldown.js';
+import type { ServiceDeps } from './deps.js';
+
+export interface Caller {
+  readonly name: string;
+  readonly scopes: '*' | readonly string[];
+}
+
+/**
+ * Checks a dispatch request and writes the intent. Nothing outside the store is called here,
+ * so a refused request changes nothing, and an accepted one is on disk before any VM exists.
+ */
+export async function acceptDispatch(
+  deps: ServiceDeps,
+  cooldowns: Cooldowns,
+  request: DispatchRequest,
+  caller: Caller,
+): Promise<{ record: DispatchRecord; created: boolean }> {
+  const scopeKey = configuredScope(deps, request.scope);
+  if (caller.scopes !== '*' && !caller.scopes.includes(scopeKey)) {
+    throw new ApiError('forbidden', `client "${caller.name}" may not dispatch for scope ${scopeKey}`);
+  }
+  const route = selectRoute(deps.config.routes, request.labels);
+  if (route === undefined) {
+    throw new ApiError('no_route', `no route takes labels [${request.labels.join(', ')}]`, {
+      details: { routes: deps.config.routes.map((r) => ({ name: r.name, labels: r.labels })) },
+    });
+  }
+
+  const handle = request.job?.handle ?? null;
+  if (handle !== null) {
+    const existing = await deps.store.getByHandle(handle);
+    if (existing) return { record: sameRequestOrConflict(existing, scopeKey, route.name), created: false };
+  }
+
+  const now = deps.clock.now();
+  await checkLimits(deps, route.name, route.limits, scopeKey);
+  checkProvidersAvailable(cooldowns, route.providers, now);
+
+  const result = await deps.store.insert({
+    id: deps.newId(),
+    handle,
+    scope: scopeKey,
+    labels: request.labels,
+    route: route.name,
+    client: caller.name,
+    job: request.job ?? null,
+    at: now,
+  });
+  if (!result.created) {
+    return { record: sameRequestOrConflict(result.record, scopeKey, route.name), created: false };
+  }
+  return result;
+}
+
+function configuredScope(deps: ServiceDeps, text: string): string {
+  let canonical: string;
+  try {
+    canonical = formatScope(parseScope(text));
+  } catch (error) {
+    if (!(error instanceof ScopeSyntaxError)) throw error;
+    throw new ApiError('bad_request', error.message, {
+      details: [{ path: 'scope', message: error.message }],
+    });
+  }
+  const entry = deps.config.scopes.find((s) => s.key.toLowerCase() === canonical.toLowerCase());
+  if (!entry) {
+    const message = `scope ${canonical} is not configured on this dispatcher`;
+    throw new ApiError('bad_request', message, { details: [{ path: 'scope', message }] });
+  }
+  return entry.key;
+}
+
+// The same handle must mean the same job: a second dispatch for it returns the first, unless
+// it names another scope or route, which is a caller bug worth refusing loudly.
+function sameRequestOrConflict(existing: DispatchRecord, scope: string, route: string): DispatchRecord {
+  if (existing.scope !== scope || existing.route !== route) {
+    throw new ApiError(
+      'conflict',
+      `handle ${existing.handle} was dispatched as ${existing.id} for ${existing.scope} on route ${existing.route}`,
+      { details: { dispatch_id: existing.id } },
+    );
+  }
+  return existing;
+}
+
+async function checkLimits(
+  deps: ServiceDeps,
+  route: string,
+  limits: { max_vms: number; max_vms_per_scope?: number | undefined },
+  scope: string,
+): Promise<void> {
+  const live = await deps.store.countLive();
+  const onRoute = live.byRoute.get(route) ?? 0;
+  if (onRoute >= limits.max_vms) {
+    throw new ApiError('limit_reached', `route ${route} is at its limit of ${limits.max_vms} live VMs`, {
+      retryAfter: 30,
+      details: { limit: 'routes.limits.max_vms', route, live: onRoute },
+    });
+  }
+  const perScope = limits.max_vms_per_scope;
+  const inScope = live.byRouteScope.get(`${route}\u0000${scope}`) ?? 0;
+  if (perScope !== undefined && inScope >= perScope) {
+    throw new ApiError(
+      'limit_reached',
+      `scope ${scope} is at its limit of ${perScope} live VMs on route ${route}`,
+      {
+        retryAfter: 30,
+        details: { limit: 'routes.limits.max_vms_per_scope', route, scope, live: inScope },
+      },
+    );
+  }
+}
+
+function checkProvidersAvailable(cooldowns: Cooldowns, chain: readonly string[], now: number): void {
+  const blocked = chain.map((name) => ({ name, entry: cooldowns.blockedUntil(name, now) }));
+  if (blocked.every((b) => b.entry !== undefined)) {
+    const soonest = Math.min(...blocked.map((b) => b.entry?.until ?? now));
+    throw new ApiError(
+      'unavailable',
+      `every provider of the route is failing: ${blocked.map((b) => `${b.name} (${b.entry?.reason})`).join('; ')}`,
+      {
+        retryAfter: Math.max(1, Math.ceil((soonest - now) / 1000)),
+      },
+    );
+  }
+}

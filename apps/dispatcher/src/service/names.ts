@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** A dispatch id: `d` + 12 base32 characters (60 bits), lowercase so it fits hostnames and tags. */
+export function randomDispatchId(bytes: (n: number) => Uint8Array = randomBytes): string {
+  const raw = bytes(12);
+  let out = 'd';
+  for (let i = 0; i < 12; i++) out += ALPHABET[(raw[i] ?? 0) % 32];
+  return out;
+}
+
+/** Runner and VM name: `<prefix>-<dispatch id>`, unique per dispatch and at most 63 characters. */
+export function instanceName(prefix: string, dispatchId: string): string {
+  return `${prefix}-${dispatchId}`.slice(0, 63);
+}
+
+/** Tags written on every VM: the fleet id marks ownership; the rest lets the reconciler match records. */
+export function instanceTags(params: {
+  fleetId: string;
+  dispatchId: string;
+  handle: string | null;
+  route: string;
+  scope: string;
+}): Record<string, string> {
+  return {
+    'forgejo-fleet': params.fleetId,
+    'forgejo-fleet-dispatch': params.dispatchId,
+    'forgejo-fleet-route': params.route,
+    'forgejo-fleet-scope': params.scope,
+    ...(params.handle === null ? {} : { 'forgejo-fleet-handle': params.handle }),
+  };
+}

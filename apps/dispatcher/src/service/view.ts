@@ -1,0 +1,30 @@
+import type { DispatchRecord } from '@forgejo-fleet/store';
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A dispatch as the API shows it: timestamps in RFC 3339 UTC. */
+export function dispatchView(record: DispatchRecord) {
+  return {
+    id: record.id,
+    handle: record.handle,
+    scope: record.scope,
+    labels: [...record.labels],
+    route: record.route,
+    client: record.client,
+    state: record.state,
+    job: record.job,
+    runner: record.runner,
+    provider: record.provider,
+    instance_id: record.instance_id,
+    error: record.error,
+    created_at: iso(record.created_at),
+    updated_at: iso(record.updated_at),
+    transitions: record.transitions.map((t) => ({
+      state: t.state,
+      at: iso(t.at),
+      ...(t.reason === undefined ? {} : { reason: t.reason }),
+    })),
+  };
+}

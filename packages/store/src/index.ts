@@ -1,0 +1,24 @@
+export { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
+export {
+  CorruptRecordError,
+  DispatchConflictError,
+  InvalidArgumentError,
+  InvalidCursorError,
+  StoreClosedError,
+  StoreError,
+  UnsupportedSchemaError,
+} from './errors.js';
+export { MAX_LIST_LIMIT } from './list-query.js';
+export { routeScopeKey } from './live-counts.js';
+export { LATEST_SCHEMA_VERSION, type MigrationResult } from './migrations.js';
+export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite.js';
+export {
+  ALLOWED_TRANSITIONS,
+  allowedSources,
+  isAllowedTransition,
+  isDispatchState,
+  isLiveState,
+  isTerminalState,
+  TERMINAL_STATES,
+} from './state-machine.js';
+export * from './types.js';

@@ -1,0 +1,110 @@
+import type { Database } from 'better-sqlite3';
+import { UnsupportedSchemaError } from './errors.js';
+
+export interface Migration {
+  /** 1, 2, 3…: becomes `PRAGMA user_version` once applied. */
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * Forward-only and append-only: a shipped migration is never edited (databases in the field have
+ * already run it); a later change is a new entry. States are not a CHECK constraint because SQLite
+ * cannot alter one without rebuilding the table; the row mapping validates them on read instead.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'dispatches and transitions',
+    sql: `
+      CREATE TABLE schema_migrations (
+        version    INTEGER PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        applied_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE dispatches (
+        id          TEXT    NOT NULL PRIMARY KEY,
+        -- UNIQUE lets many NULLs through: manual dispatches carry no handle.
+        handle      TEXT    UNIQUE,
+        scope       TEXT    NOT NULL,
+        labels      TEXT    NOT NULL, -- JSON array of strings
+        route       TEXT    NOT NULL,
+        client      TEXT    NOT NULL,
+        job         TEXT,             -- JSON object or NULL
+        state       TEXT    NOT NULL,
+        runner      TEXT,             -- JSON object or NULL
+        provider    TEXT,
+        instance_id TEXT,
+        error       TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+      ) STRICT;
+
+      -- A table rather than a JSON column: appending a transition is one small insert instead of
+      -- rewriting the whole history, and the history stays queryable (time spent per state).
+      CREATE TABLE transitions (
+        dispatch_id TEXT    NOT NULL REFERENCES dispatches (id) ON DELETE CASCADE,
+        seq         INTEGER NOT NULL,
+        state       TEXT    NOT NULL,
+        at          INTEGER NOT NULL,
+        reason      TEXT,
+        PRIMARY KEY (dispatch_id, seq)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Keyset pagination walks (created_at, id) newest first, optionally within one filter.
+      CREATE INDEX dispatches_by_created ON dispatches (created_at, id);
+      CREATE INDEX dispatches_by_state ON dispatches (state, created_at, id);
+      CREATE INDEX dispatches_by_scope ON dispatches (scope, created_at, id);
+      CREATE INDEX dispatches_by_route ON dispatches (route, created_at, id);
+
+      -- Covers countLive without touching the table and stays small however many finished rows
+      -- pile up. state is in the key only to make it covering (SQLite would otherwise re-read
+      -- each row to test the predicate). Queries must repeat the predicate verbatim to use it.
+      CREATE INDEX dispatches_live_by_route_scope ON dispatches (route, scope, state)
+        WHERE state IN ('accepted', 'registering', 'provisioning', 'booting', 'running');
+    `,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
+
+export interface MigrationResult {
+  readonly from: number;
+  readonly to: number;
+}
+
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the schema to `LATEST_SCHEMA_VERSION` in one IMMEDIATE transaction: the version is read
+ * under the write lock, so two processes opening the same file at once apply each migration once,
+ * and a failing migration leaves the previous schema intact.
+ */
+export function migrate(
+  db: Database,
+  now: () => number,
+  migrations: readonly Migration[] = MIGRATIONS,
+): MigrationResult {
+  const latest = migrations.at(-1)?.version ?? 0;
+  const run = db.transaction((): MigrationResult => {
+    const from = schemaVersion(db);
+    if (from > latest) throw new UnsupportedSchemaError(from, latest);
+    for (const migration of migrations) {
+      if (migration.version <= from) continue;
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        now(),
+      );
+      // A pragma takes no bound parameters; the version is an integer from our own table.
+      db.pragma(`user_version = ${Math.trunc(migration.version)}`);
+    }
+    return { from, to: Math.max(from, latest) };
+  });
+  return run.immediate();
+}

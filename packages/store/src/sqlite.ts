@@ -1,0 +1,195 @@
+import { SqliteError } from 'better-sqlite3';
+import { openDatabase } from './connection.js';
+import { DispatchConflictError, InvalidArgumentError, StoreClosedError } from './errors.js';
+import { createLister } from './list-query.js';
+import { foldLiveGroups, type LiveGroup } from './live-counts.js';
+import { type MigrationResult, migrate } from './migrations.js';
+import { jobToJson, runnerToJson, toRecord } from './row.js';
+import { isDispatchState } from './state-machine.js';
+import { prepareStatements } from './statements.js';
+import type { DispatchPatch, DispatchRecord, DispatchState, NewDispatch, Store } from './types.js';
+
+export interface SqliteStoreOptions {
+  /** Clock for the store's own bookkeeping (when a migration was applied); records use `at`. */
+  readonly now?: () => number;
+}
+
+export interface SqliteStore extends Store {
+  readonly path: string;
+  /** What opening did to the schema, for the startup log line. */
+  readonly migration: MigrationResult;
+}
+
+/**
+ * The default store: one SQLite file (or `:memory:` for tests), one connection per process.
+ * better-sqlite3 is synchronous, so each call runs to completion before the next starts in this
+ * process; across processes, every write is one IMMEDIATE transaction guarded by the schema's
+ * UNIQUE(handle) and the compare-and-set on state.
+ */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  const db = openDatabase(path);
+  let migration: MigrationResult;
+  try {
+    migration = migrate(db, options.now ?? Date.now);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const statements = prepareStatements(db);
+  const list = createLister(db);
+  let closed = false;
+
+  function open(): void {
+    if (closed) throw new StoreClosedError();
+  }
+
+  function getById(id: string): DispatchRecord | undefined {
+    const row = statements.getById.get(id);
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  function getByHandle(handle: string): DispatchRecord | undefined {
+    const row = statements.getByHandle.get(handle);
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  function mustGet(id: string): DispatchRecord {
+    const record = getById(id);
+    // Unreachable inside the transaction that just wrote the row; kept as a loud guard.
+    if (record === undefined) throw new Error(`dispatch ${id} vanished inside its own transaction`);
+    return record;
+  }
+
+  const insert = db.transaction((dispatch: NewDispatch): { record: DispatchRecord; created: boolean } => {
+    let changes: number;
+    try {
+      changes = statements.insert.run({
+        id: dispatch.id,
+        handle: dispatch.handle,
+        scope: dispatch.scope,
+        labels: JSON.stringify([...dispatch.labels]),
+        route: dispatch.route,
+        client: dispatch.client,
+        job: jobToJson(dispatch.job),
+        at: dispatch.at,
+      }).changes;
+    } catch (error) {
+      if (!(error instanceof SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw error;
+      // The same id again is a replay of this very insert only if it carries the same handle.
+      const existing = getById(dispatch.id);
+      if (existing !== undefined && dispatch.handle !== null && existing.handle === dispatch.handle) {
+        return { record: existing, created: false };
+      }
+      throw new DispatchConflictError(dispatch.id, dispatch.handle);
+    }
+    if (changes === 0) {
+      // Only the handle can have conflicted (NULLs never do), and its holder is in this snapshot.
+      const existing = dispatch.handle === null ? undefined : getByHandle(dispatch.handle);
+      if (existing === undefined)
+        throw new Error(`insert of dispatch ${dispatch.id} was ignored without a conflict`);
+      return { record: existing, created: false };
+    }
+    statements.appendTransition.run({ id: dispatch.id, state: 'accepted', at: dispatch.at, reason: null });
+    return { record: mustGet(dispatch.id), created: true };
+  });
+
+  const transition = db.transaction(
+    (
+      id: string,
+      from: readonly DispatchState[],
+      to: DispatchState,
+      at: number,
+      patch: DispatchPatch,
+    ): DispatchRecord | undefined => {
+      const { changes } = statements.transition.run({
+        id,
+        from: JSON.stringify(from),
+        to,
+        at,
+        set_runner: patch.runner === undefined ? 0 : 1,
+        runner: patch.runner === undefined ? null : runnerToJson(patch.runner),
+        set_provider: patch.provider === undefined ? 0 : 1,
+        provider: patch.provider ?? null,
+        set_instance_id: patch.instance_id === undefined ? 0 : 1,
+        instance_id: patch.instance_id ?? null,
+        set_error: patch.error === undefined ? 0 : 1,
+        error: patch.error ?? null,
+      });
+      if (changes === 0) return undefined;
+      statements.appendTransition.run({ id, state: to, at, reason: patch.reason ?? null });
+      return mustGet(id);
+    },
+  );
+
+  return {
+    path,
+    migration,
+
+    async insert(dispatch) {
+      open();
+      checkTime('at', dispatch.at);
+      return insert.immediate(dispatch);
+    },
+
+    async get(id) {
+      open();
+      return getById(id);
+    },
+
+    async getByHandle(handle) {
+      open();
+      return getByHandle(handle);
+    },
+
+    async transition(id, from, to, at, patch = {}) {
+      open();
+      checkState('to', to);
+      for (const [index, state] of from.entries()) checkState(`from.${index}`, state);
+      checkTime('at', at);
+      return transition.immediate(id, from, to, at, patch);
+    },
+
+    async list(query) {
+      open();
+      return list(query);
+    },
+
+    async listLive() {
+      open();
+      return statements.listLive.all().map(toRecord);
+    },
+
+    async countLive() {
+      open();
+      return foldLiveGroups(statements.countLive.all() as LiveGroup[]);
+    },
+
+    async ping() {
+      if (closed) return false;
+      try {
+        return statements.ping.get() !== undefined;
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
+
+// Types stop TypeScript callers; these stop a JavaScript caller or a cast from writing a row the
+// read side would then reject as corrupt.
+function checkState(field: string, state: unknown): void {
+  if (!isDispatchState(state))
+    throw new InvalidArgumentError(field, `unknown state ${JSON.stringify(state)}`);
+}
+
+function checkTime(field: string, at: unknown): void {
+  if (!Number.isSafeInteger(at)) {
+    throw new InvalidArgumentError(field, `must be epoch milliseconds as an integer, got ${String(at)}`);
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The dispatch record: one attempt to give one handle a VM. The store is the single source of
+ * truth for "has this handle been given a VM"; the intent is written before any outside call.
+ */
+export const DISPATCH_STATES = [
+  'accepted',
+  'registering',
+  'provisioning',
+  'booting',
+  'running',
+  'finished',
+  'failed',
+  'cancelled',
+] as const;
+export type DispatchState = (typeof DISPATCH_STATES)[number];
+
+/** States in which a dispatch may still own a VM or a runner registration. */
+export const LIVE_STATES: readonly DispatchState[] = [
+  'accepted',
+  'registering',
+  'provisioning',
+  'booting',
+  'running',
+];
+
+/** The Forgejo job a dispatch serves (absent for manual dispatches without a handle). */
+export interface DispatchJob {
+  readonly handle: string;
+  readonly id: number;
+  readonly attempt: number;
+  readonly repo_id: number;
+  readonly owner_id: number;
+  readonly name: string;
+}
+
+export interface DispatchRunner {
+  readonly id: number;
+  readonly uuid: string;
+  readonly name: string;
+}
+
+export interface Transition {
+  readonly state: DispatchState;
+  /** Epoch milliseconds (UTC). */
+  readonly at: number;
+  readonly reason?: string;
+}
+
+export interface DispatchRecord {
+  readonly id: string;
+  /** Unique among all dispatches that carry one; null for manual dispatches. */
+  readonly handle: string | null;
+  readonly scope: string;
+  readonly labels: readonly string[];
+  readonly route: string;
+  readonly client: string;
+  readonly job: DispatchJob | null;
+  readonly state: DispatchState;
+  readonly runner: DispatchRunner | null;
+  readonly provider: string | null;
+  readonly instance_id: string | null;
+  /** Why the dispatch failed or was cancelled. */
+  readonly error: string | null;
+  readonly created_at: number;
+  readonly updated_at: number;
+  readonly transitions: readonly Transition[];
+}
+
+export interface NewDispatch {
+  readonly id: string;
+  readonly handle: string | null;
+  readonly scope: string;
+  readonly labels: readonly string[];
+  readonly route: string;
+  readonly client: string;
+  readonly job: DispatchJob | null;
+  readonly at: number;
+}
+
+/** Fields a transition may set alongside the new state. */
+export interface DispatchPatch {
+  readonly runner?: DispatchRunner | null;
+  readonly provider?: string | null;
+  readonly instance_id?: string | null;
+  readonly error?: string | null;
+  readonly reason?: string;
+}
+
+export interface ListQuery {
+  readonly state?: DispatchState | undefined;
+  readonly scope?: string | undefined;
+  readonly route?: string | undefined;
+  /** 1..500 */
+  readonly limit: number;
+  /** Opaque cursor from the previous page. */
+  readonly cursor?: string | undefined;
+}
+
+export interface ListPage {
+  readonly items: readonly DispatchRecord[];
+  readonly next_cursor: string | null;
+}
+
+export interface LiveCounts {
+  readonly total: number;
+  readonly byRoute: ReadonlyMap<string, number>;
+  readonly byScope: ReadonlyMap<string, number>;
+  /** Per route and scope: `${route}\u0000${scope}`. */
+  readonly byRouteScope: ReadonlyMap<string, number>;
+}
+
+/**
+ * Async so a PostgreSQL implementation can stand behind it for several replicas. Every write
+ * is atomic; `insert` and `transition` are the only writes.
+ */
+export interface Store {
+  /**
+   * Writes the intent. When a dispatch with the same handle exists, nothing is written and the
+   * existing record comes back with `created: false` (the idempotency of POST /v1/dispatch).
+   */
+  insert(dispatch: NewDispatch): Promise<{ record: DispatchRecord; created: boolean }>;
+  get(id: string): Promise<DispatchRecord | undefined>;
+  getByHandle(handle: string): Promise<DispatchRecord | undefined>;
+  /**
+   * Compare-and-set: moves the dispatch to `to` only if its current state is one of `from`,
+   * appending a timestamped transition and applying `patch`; undefined when it was not in `from`
+   * (someone else moved it first) or does not exist.
+   */
+  transition(
+    id: string,
+    from: readonly DispatchState[],
+    to: DispatchState,
+    at: number,
+    patch?: DispatchPatch,
+  ): Promise<DispatchRecord | undefined>;
+  /** Newest first. */
+  list(query: ListQuery): Promise<ListPage>;
+  /** Every dispatch in a live state (for the reconciler). */
+  listLive(): Promise<readonly DispatchRecord[]>;
+  countLive(): Promise<LiveCounts>;
+  /** True when the store answers (readiness). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
