@@ -1,49 +1,31 @@
 /**
- * The demo loop on its embedded default: a simulated Forgejo on 127.0.0.1, an embedded config
- * with a local route, and jobs flowing through the real config loader, Forgejo client and
- * user-data renderer to fake `forgejo-runner one-job --handle --wait` processes.
+ * The demo loop on its embedded default: a simulated Forgejo on 127.0.0.1, the real dispatcher
+ * with the local provider (scripts/providers/local.sh: each "VM" is a background process running
+ * the fake forgejo-runner from the rendered user-data), and a small driver that polls the queue
+ * and dispatches every waiting job, the autoscaler's job until it exists.
  *
- * The dispatcher and autoscaler services take this loop over as they land; until then this
- * script drives the same protocol steps they will: poll → route → register ephemeral runner →
- * render user-data → start the runner for exactly that handle → clean up the registration.
- *
- * Run: npm run demo   (exits 0 only when every routable job ran and nothing was left behind)
+ *   npm run demo                 # 6 jobs, one of them unroutable; exits when the rest are done
+ *   npm run demo -- --jobs N     # N routable jobs; exits 0 once all N finished and nothing is left
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootstrapFromConfig, renderUserData } from '@forgejo-fleet/cloud-init';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { parseDispatcherConfig, selectRoute } from '@forgejo-fleet/config';
-import { createForgejoClient, parseScope, type RunJob } from '@forgejo-fleet/forgejo';
-import { fakeRunnerEntry, startFakeForgejo } from '@forgejo-fleet/testkit';
+import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
+import { createForgejoClient, parseScope } from '@forgejo-fleet/forgejo';
+import { startFakeForgejo } from '@forgejo-fleet/testkit';
 
-const EMBEDDED_CONFIG = `
-fleet_id: demo
-forgejo:
-  api_url: http://127.0.0.1:1        # replaced with the simulated Forgejo's address
-  instance_url: http://127.0.0.1:1
-  token_env: DEMO_FORGEJO_TOKEN
-providers:
-  local:
-    kind: shell
-    command: [fake-forgejo-runner]
-routes:
-  - name: linux-small
-    labels: [linux, small]
-    providers: [local]
-  - name: linux-large
-    labels: [linux, large, docker]
-    providers: [local]
-scopes:
-  org:acme: {}
-clients:
-  - name: demo
-    token_env: DEMO_CLIENT_TOKEN
-    scopes: ['*']
-`;
+const root = fileURLToPath(new URL('../', import.meta.url));
+const { values } = parseArgs({ options: { jobs: { type: 'string' } }, strict: true });
+const jobCount = values.jobs === undefined ? undefined : Number(values.jobs);
+if (jobCount !== undefined && !(Number.isInteger(jobCount) && jobCount > 0 && jobCount <= 500)) {
+  process.stderr.write('demo: --jobs takes a whole number from 1 to 500\n');
+  process.exit(64);
+}
 
-const JOBS: { repo: string; name: string; runsOn: string[] }[] = [
+const SAMPLE_JOBS = [
   { repo: 'acme/web', name: 'lint', runsOn: ['linux'] },
   { repo: 'acme/web', name: 'test', runsOn: ['linux', 'small'] },
   { repo: 'acme/api', name: 'build', runsOn: ['linux', 'large'] },
@@ -51,113 +33,130 @@ const JOBS: { repo: string; name: string; runsOn: string[] }[] = [
   { repo: 'acme/web', name: 'gpu-train', runsOn: ['gpu'] },
   { repo: 'acme/api', name: 'release', runsOn: ['small'] },
 ];
+const jobs =
+  jobCount === undefined
+    ? SAMPLE_JOBS
+    : Array.from({ length: jobCount }, (_, i) => ({
+        repo: i % 2 ? 'acme/api' : 'acme/web',
+        name: `job-${i + 1}`,
+        runsOn: i % 3 ? ['linux'] : ['linux', 'large'],
+      }));
 
 const started = Date.now();
-function log(message: string): void {
+function say(message: string): void {
   process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s] ${message}\n`);
 }
 
-async function main(): Promise<number> {
-  const forgejo = await startFakeForgejo();
-  const work = mkdtempSync(join(tmpdir(), 'forgejo-fleet-demo-'));
-  try {
-    forgejo.addUser({ name: 'ops' });
-    forgejo.addOrg({ name: 'acme', owners: ['ops'] });
-    forgejo.addRepo({ owner: 'acme', name: 'web' });
-    forgejo.addRepo({ owner: 'acme', name: 'api' });
-    const token = forgejo.addToken({ user: 'ops', scopes: ['write:organization'] });
+const work = mkdtempSync(join(tmpdir(), 'forgejo-fleet-demo-'));
+const forgejo = await startFakeForgejo();
+forgejo.addUser({ name: 'ops' });
+forgejo.addOrg({ name: 'acme', owners: ['ops'] });
+forgejo.addRepo({ owner: 'acme', name: 'web' });
+forgejo.addRepo({ owner: 'acme', name: 'api' });
+const token = forgejo.addToken({ user: 'ops', scopes: ['write:organization'] });
 
-    const config = parseDispatcherConfig(EMBEDDED_CONFIG.replaceAll('http://127.0.0.1:1', forgejo.url), {
-      file: '<embedded demo config>',
-      env: { DEMO_FORGEJO_TOKEN: token, DEMO_CLIENT_TOKEN: 'demo-client-token' },
+const config = parseDispatcherConfig(
+  `
+fleet_id: demo
+listen: { host: 127.0.0.1, port: 0 }
+store: { path: ${join(work, 'dispatcher.db')} }
+forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: DEMO_FORGEJO_TOKEN }
+providers:
+  local:
+    kind: shell
+    command: [${join(root, 'scripts/providers/local.sh')}]
+    timeout: 30s
+    env: { FORGEJO_FLEET_LOCAL_STATE: ${join(work, 'vms')}, FAKE_RUNNER_JOB_MS: '800' }
+routes:
+  - { name: linux-small, labels: [linux, small], providers: [local], limits: { max_vms: 50 } }
+  - { name: linux-large, labels: [linux, large, docker], providers: [local], limits: { max_vms: 50 } }
+scopes:
+  org:acme: {}
+clients:
+  - { name: demo-driver, token_env: DEMO_CLIENT_TOKEN, scopes: ['*'] }
+`,
+  {
+    file: '<embedded demo config>',
+    env: { DEMO_FORGEJO_TOKEN: token, DEMO_CLIENT_TOKEN: 'demo-client-token' },
+  },
+);
+const dispatcher = await startDispatcher({ config, log: createLogger('warn'), reconcileIntervalMs: 200 });
+say(`simulated Forgejo ${forgejo.url}, dispatcher ${dispatcher.url}`);
+say(`routes: ${config.routes.map((r) => `${r.name} [${r.labels.join(', ')}]`).join('; ')}`);
+
+const queued = new Map<string, { name: string; at: number }>();
+for (const job of jobs) {
+  const q = forgejo.enqueueJob(job);
+  queued.set(q.handle, { name: job.name, at: Date.now() });
+  say(`queued      ${job.name.padEnd(12)} runs-on [${job.runsOn.join(', ')}]`);
+}
+
+// The driver: what the autoscaler will do, one queue poll per tick.
+const scope = parseScope('org:acme');
+const client = createForgejoClient({ apiUrl: forgejo.url, token });
+const dispatched = new Map<string, string>();
+const lastState = new Map<string, string>();
+const unroutable = new Set<string>();
+const routable = jobs.filter((j) => selectRoute(config.routes, j.runsOn)).length;
+let exitCode = 1;
+const deadline = Date.now() + 120_000;
+while (Date.now() < deadline) {
+  for (const job of (await client.listJobs(scope)).filter((j) => j.status === 'waiting')) {
+    if (dispatched.has(job.handle) || unroutable.has(job.handle)) continue;
+    const res = await fetch(`${dispatcher.url}/v1/dispatch`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer demo-client-token', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        scope: 'org:acme',
+        labels: job.runs_on,
+        job: {
+          handle: job.handle,
+          id: job.id,
+          attempt: job.attempt,
+          repo_id: job.repo_id,
+          owner_id: job.owner_id,
+          name: job.name,
+        },
+      }),
     });
-    log(
-      `simulated Forgejo at ${forgejo.url}; routes: ${config.routes.map((r) => `${r.name} [${r.labels}]`).join(', ')}`,
-    );
-
-    const scope = parseScope('org:acme');
-    const client = createForgejoClient({ apiUrl: config.forgejo.api_url, token });
-    for (const job of JOBS) {
-      const queued = forgejo.enqueueJob({ repo: job.repo, name: job.name, runsOn: job.runsOn });
-      log(`queued   ${job.repo} ${job.name} runs-on [${job.runsOn}] handle ${queued.handle.slice(0, 8)}`);
+    const body = (await res.json()) as { id?: string; route?: string; error?: { message: string } };
+    if (res.status === 422) {
+      unroutable.add(job.handle);
+      say(`no route    ${job.name.padEnd(12)} ${body.error?.message}: it keeps waiting`);
+    } else if (body.id) {
+      dispatched.set(job.handle, body.id);
+      say(`dispatched  ${job.name.padEnd(12)} → ${body.id} on route ${body.route}`);
     }
-
-    const dispatched = new Map<string, Promise<void>>();
-    const unroutable = new Set<string>();
-    const expected = JOBS.filter((j) => selectRoute(config.routes, j.runsOn)).length;
-    for (let tick = 0; dispatched.size < expected && tick < 50; tick++) {
-      const waiting = (await client.listJobs(scope)).filter((j) => j.status === 'waiting');
-      for (const job of waiting) {
-        if (dispatched.has(job.handle) || unroutable.has(job.handle)) continue;
-        const route = selectRoute(config.routes, job.runs_on);
-        if (!route) {
-          unroutable.add(job.handle);
-          log(`waiting  ${job.name} [${job.runs_on}]: no route has every label, so nothing is started`);
-          continue;
-        }
-        dispatched.set(job.handle, runOneJob(job, route.name));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    await Promise.all(dispatched.values());
-
-    const leftovers = await client.listRunners(scope);
-    const ran = forgejo.jobs().filter((j) => j.status === 'success').length;
-    log(
-      `done: ${ran}/${expected} routable jobs ran, ${unroutable.size} left waiting, ${leftovers.length} runner registrations left`,
-    );
-    return ran === expected && leftovers.length === 0 ? 0 : 1;
-
-    async function runOneJob(job: RunJob, routeName: string): Promise<void> {
-      const route = config.routes.find((r) => r.name === routeName);
-      if (!route) return;
-      const name = `${config.fleet_id}-${job.handle.slice(0, 8)}`;
-      const runner = await client.registerRunner(scope, { name, ephemeral: true });
-      const userData = renderUserData(
-        bootstrapFromConfig({ config, route, runner: { ...runner, name }, handle: job.handle }),
-      );
-      log(
-        `dispatch ${job.name} → route ${route.name}, runner ${name} (#${runner.id}), user-data ${userData.length} bytes`,
-      );
-      const tokenFile = join(work, `${name}.token`);
-      writeFileSync(tokenFile, runner.token, { mode: 0o600 });
-      const code = await startRunner([
-        'one-job',
-        '--url',
-        config.forgejo.instance_url,
-        '--uuid',
-        runner.uuid,
-        '--token-url',
-        `file://${tokenFile}`,
-        ...route.runner_labels.flatMap((label) => ['--label', label]),
-        '--handle',
-        job.handle,
-        '--wait',
-      ]);
-      rmSync(tokenFile, { force: true });
-      const cleanup = await client.deleteRunner(scope, runner.id);
-      const status = forgejo.jobs().find((j) => j.handle === job.handle)?.status;
-      log(
-        `finished ${job.name}: runner exit ${code}, job ${status}, registration ${cleanup === 'not-found' ? 'already gone (ephemeral)' : 'deleted'}`,
-      );
-    }
-  } finally {
-    await forgejo.close();
-    rmSync(work, { recursive: true, force: true });
   }
-}
-
-function startRunner(args: string[]): Promise<number | null> {
-  const entry = fakeRunnerEntry();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...entry.nodeArgs, entry.path, ...args], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, FAKE_RUNNER_JOB_MS: '400' },
-      timeout: 30_000,
+  let finished = 0;
+  for (const [handle, id] of dispatched) {
+    const res = await fetch(`${dispatcher.url}/v1/dispatches/${id}`, {
+      headers: { authorization: 'Bearer demo-client-token' },
     });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve(code));
-  });
+    const d = (await res.json()) as { state: string; error: string | null };
+    if (lastState.get(id) !== d.state) {
+      lastState.set(id, d.state);
+      const since = ((Date.now() - (queued.get(handle)?.at ?? started)) / 1000).toFixed(1);
+      say(
+        `${d.state.padEnd(11)} ${(queued.get(handle)?.name ?? '').padEnd(12)} ${since}s after queueing${d.error ? `: ${d.error}` : ''}`,
+      );
+    }
+    if (d.state === 'finished' || d.state === 'failed' || d.state === 'cancelled') finished++;
+  }
+  if (finished === routable) {
+    const succeeded = forgejo.jobs().filter((j) => j.status === 'success').length;
+    const leftRunners = forgejo.runners().filter((r) => !r.deleted).length;
+    const leftVms = readdirSync(join(work, 'vms', 'instances')).length;
+    say(
+      `summary: ${succeeded}/${routable} jobs succeeded, ${unroutable.size} unroutable left waiting, ${leftVms} VMs and ${leftRunners} runner registrations left`,
+    );
+    exitCode = succeeded === routable && leftVms === 0 && leftRunners === 0 ? 0 : 1;
+    break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
 }
-
-process.exitCode = await main();
+if (exitCode !== 0 && Date.now() >= deadline) say('timed out');
+await dispatcher.close();
+await forgejo.close();
+rmSync(work, { recursive: true, force: true });
+process.exitCode = exitCode;

@@ -4,17 +4,28 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
+const run = (args: string[]) =>
+  promisify(execFile)(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', 'scripts/demo.ts', ...args],
+    {
+      cwd: root,
+      timeout: 150_000,
+    },
+  );
 
 // Keeps the README's first quick-start command true.
 describe('npm run demo', () => {
-  it('runs every routable job, leaves the unroutable one waiting, and leaves nothing behind', async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--conditions=source', '--import', 'tsx', 'scripts/demo.ts'],
-      { cwd: root, timeout: 60_000 },
+  it('runs every routable job through the dispatcher, leaves the unroutable one waiting, leaves nothing behind', async () => {
+    const { stdout } = await run([]);
+    expect(stdout).toMatch(/no route +gpu-train +no route takes labels \[gpu\]/);
+    expect(stdout.match(/finished +\S+ +[\d.]+s after queueing/g)).toHaveLength(5);
+    expect(stdout).toContain(
+      'summary: 5/5 jobs succeeded, 1 unroutable left waiting, 0 VMs and 0 runner registrations left',
     );
-    expect(stdout).toContain('gpu-train [gpu]: no route has every label');
-    expect(stdout).toMatch(/done: 5\/5 routable jobs ran, 1 left waiting, 0 runner registrations left/);
-    expect(stdout.match(/finished \S+: runner exit 0, job success/g)).toHaveLength(5);
+  }, 160_000);
+
+  it('refuses a bad --jobs value', async () => {
+    await expect(run(['--jobs', 'many'])).rejects.toMatchObject({ code: 64 });
   });
 });

@@ -1,4 +1,5 @@
 import { parseScope } from '@forgejo-fleet/forgejo';
+import type { Instance, Provider } from '@forgejo-fleet/providers';
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { ServiceDeps } from './deps.js';
 import { releaseResources } from './release.js';
@@ -13,27 +14,49 @@ export async function reconcileOnce(deps: ServiceDeps, signal?: AbortSignal): Pr
   const live = await deps.store.listLive();
   const up = live.filter((r) => (r.state === 'booting' || r.state === 'running') && r.instance_id !== null);
   const running = await runningHandles(deps, up, signal);
+  const instances = await listInstances(deps, up, signal);
   for (const record of up) {
     if (signal?.aborted) return;
-    await reconcileRecord(deps, record, running, signal);
+    const listed = instances.get(record.provider ?? '');
+    // A provider whose list failed is skipped this pass: "not listed" must never read as "gone".
+    if (listed === undefined) continue;
+    await reconcileRecord(deps, record, listed.get(record.instance_id ?? ''), running);
   }
+}
+
+// One list call per provider per pass, filtered by our fleet tag, whatever the number of VMs.
+async function listInstances(
+  deps: ServiceDeps,
+  records: readonly DispatchRecord[],
+  signal: AbortSignal | undefined,
+): Promise<Map<string, Map<string, Instance>>> {
+  const byProvider = new Map<string, Map<string, Instance>>();
+  const providers = new Map<string, Provider>();
+  for (const record of records) {
+    if (record.provider !== null)
+      providers.set(record.provider, deps.providerFor(record.provider, record.scope));
+  }
+  for (const [name, provider] of providers) {
+    try {
+      const list = await provider.list({ 'forgejo-fleet': deps.config.fleet_id }, signal ? { signal } : {});
+      byProvider.set(name, new Map(list.map((instance) => [instance.id, instance])));
+    } catch (error) {
+      deps.log.warn(
+        { provider: name, err: (error as Error).message },
+        'instance list failed; retrying next pass',
+      );
+    }
+  }
+  return byProvider;
 }
 
 async function reconcileRecord(
   deps: ServiceDeps,
   record: DispatchRecord,
+  instance: Instance | undefined,
   running: ReadonlySet<string>,
-  signal: AbortSignal | undefined,
 ): Promise<void> {
   const log = deps.log.child({ dispatchId: record.id });
-  const provider = deps.providerFor(record.provider ?? '', record.scope);
-  let instance: Awaited<ReturnType<typeof provider.get>>;
-  try {
-    instance = await provider.get(record.instance_id ?? '', signal ? { signal } : {});
-  } catch (error) {
-    log.warn({ err: (error as Error).message }, 'instance lookup failed; retrying next tick');
-    return;
-  }
   const now = deps.clock.now();
   if (instance === undefined || instance.state === 'stopped' || instance.state === 'terminated') {
     // Clean up first: a dispatch only ends once its VM and registration are gone, so a failed
