@@ -12,7 +12,9 @@ export const AUTOSCALER_TOKEN = 'client-token-autoscaler-0123456789';
 export const ALICE_TOKEN = 'client-token-alice-0123456789';
 
 /** Fake Forgejo (org acme, user alice), in-memory store and provider, and the real app on top. */
-export async function dispatcherHarness(options: { maxVms?: number; chain?: string[] } = {}) {
+export async function dispatcherHarness(
+  options: { maxVms?: number; globalMaxVms?: number; chain?: string[] } = {},
+) {
   const forgejo = await startFakeForgejo();
   forgejo.addUser({ name: 'ops' });
   forgejo.addUser({ name: 'alice' });
@@ -30,6 +32,7 @@ forgejo:
   api_url: ${forgejo.url}
   instance_url: https://git.example.com
   timeout: 5s
+limits: { max_vms: ${options.globalMaxVms ?? 1000} }
 providers:
 ${chain.map((name) => `  ${name}:\n    kind: shell\n    command: [/bin/false]\n    cooldown: 1m`).join('\n')}
 routes:

@@ -96,6 +96,13 @@ async function checkLimits(
   scope: string,
 ): Promise<void> {
   const live = await deps.store.countLive();
+  const global = deps.config.limits.max_vms;
+  if (live.total >= global) {
+    throw new ApiError('limit_reached', `the dispatcher is at its limit of ${global} live VMs`, {
+      retryAfter: 30,
+      details: { limit: 'limits.max_vms', live: live.total },
+    });
+  }
   const onRoute = live.byRoute.get(route) ?? 0;
   if (onRoute >= limits.max_vms) {
     throw new ApiError('limit_reached', `route ${route} is at its limit of ${limits.max_vms} live VMs`, {

@@ -154,6 +154,21 @@ describe('limits', () => {
   });
 });
 
+describe('the global limit', () => {
+  beforeEach(async () => {
+    h = await dispatcherHarness({ globalMaxVms: 1 });
+  });
+
+  it('counts live VMs across routes and scopes', async () => {
+    expect((await dispatch(queue().handle)).status).toBe(202);
+    const second = await dispatch(queue().handle, 'user:alice', ['linux', 'gpu']);
+    expect(second.status).toBe(429);
+    expect(second.body).toMatchObject({
+      error: { code: 'limit_reached', details: { limit: 'limits.max_vms' } },
+    });
+  });
+});
+
 describe('provider chain', () => {
   beforeEach(async () => {
     h = await dispatcherHarness({ chain: ['first', 'second'] });

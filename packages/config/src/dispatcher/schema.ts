@@ -113,6 +113,11 @@ export const Reconcile = z.strictObject({
   orphan_grace: Duration({ min: 0, max: 86_400_000 }).prefault('10m'),
 });
 
+export const GlobalLimits = z.strictObject({
+  /** Live VMs across every route and scope of this dispatcher. */
+  max_vms: z.number().int().min(1).max(100_000).default(100),
+});
+
 export const DispatcherConfigShape = z.strictObject({
   fleet_id: Name,
   listen: Listen.prefault({ port: 8080 }),
@@ -121,6 +126,7 @@ export const DispatcherConfigShape = z.strictObject({
   forgejo: Forgejo,
   runner: RunnerDefaults.prefault({}),
   reconcile: Reconcile.prefault({}),
+  limits: GlobalLimits.prefault({}),
   providers: z
     .record(Name, ProviderConfig)
     .refine((p) => Object.keys(p).length > 0, 'expected at least one provider'),
