@@ -1,3 +1,4 @@
+import { DISPATCH_STATES } from '@forgejo-fleet/store';
 import { z } from 'zod';
 
 const LabelName = z
@@ -27,16 +28,8 @@ export const DispatchRequest = z.strictObject({
 });
 export type DispatchRequest = z.infer<typeof DispatchRequest>;
 
-export const DISPATCH_STATE_VALUES = [
-  'accepted',
-  'registering',
-  'provisioning',
-  'booting',
-  'running',
-  'finished',
-  'failed',
-  'cancelled',
-] as const;
+// The API speaks the store's states; one list keeps them from drifting apart.
+export const DISPATCH_STATE_VALUES = DISPATCH_STATES;
 
 export const ListDispatchesQuery = z.strictObject({
   state: z.enum(DISPATCH_STATE_VALUES).optional(),

@@ -1,6 +1,7 @@
-import { formatScope, parseScope, type Scope, ScopeSyntaxError } from '@forgejo-fleet/forgejo';
+import type { Scope } from '@forgejo-fleet/forgejo';
 import type { z } from 'zod';
 import type { ConfigIssue } from '../issues.js';
+import { parseScopeKeys } from '../scope-keys.js';
 import type { AutoscalerConfigShape } from './schema.js';
 
 type Parsed = z.infer<typeof AutoscalerConfigShape>;
@@ -20,29 +21,11 @@ export function checkAutoscalerConfig(
 ): { ok: true; config: CheckedAutoscalerConfig } | { ok: false; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const scopes: AutoscalerScopeEntry[] = [];
-  const seen = new Map<string, string>();
-  if (Object.keys(parsed.scopes).length === 0) {
-    issues.push({ path: ['scopes'], message: 'expected at least one scope to poll' });
-  }
-  for (const [key, settings] of Object.entries(parsed.scopes)) {
-    let scope: Scope;
-    try {
-      scope = parseScope(key);
-    } catch (error) {
-      if (!(error instanceof ScopeSyntaxError)) throw error;
-      issues.push({ path: ['scopes', key], message: error.message });
-      continue;
-    }
-    const canonical = formatScope(scope);
-    const twin = seen.get(canonical.toLowerCase());
-    if (twin !== undefined) {
-      issues.push({
-        path: ['scopes', key],
-        message: `duplicate scope (same as "${twin}"; Forgejo names are case-insensitive)`,
-      });
-      continue;
-    }
-    seen.set(canonical.toLowerCase(), key);
+  for (const { key: canonical, written: key, scope, settings } of parseScopeKeys(
+    parsed.scopes,
+    issues,
+    'expected at least one scope to poll',
+  )) {
     if (settings.webhook.manage && parsed.webhook === undefined) {
       issues.push({
         path: ['scopes', key, 'webhook', 'manage'],

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { runnerLabelName } from '../common.js';
 import { type ConfigIssue, fromZodIssues } from '../issues.js';
 import { findAmbiguousRoutes } from '../routing.js';
+import { parseScopeKeys } from '../scope-keys.js';
 import type { SecretRef } from '../secret.js';
 import { providerKinds } from './providers/index.js';
 import type { DispatcherConfigShape } from './schema.js';
@@ -96,34 +97,12 @@ function checkRoutes(parsed: Parsed, providerNames: string[], issues: ConfigIssu
 
 function checkScopes(parsed: Parsed, providerNames: string[], issues: ConfigIssue[]): ScopeEntry[] {
   const entries: ScopeEntry[] = [];
-  const keys = new Map<string, string>();
-  if (Object.keys(parsed.scopes).length === 0) {
-    issues.push({
-      path: ['scopes'],
-      message: 'expected at least one scope (instance, org:NAME, user:NAME or repo:OWNER/NAME)',
-    });
-  }
-  for (const [key, settings] of Object.entries(parsed.scopes)) {
-    let scope: Scope;
-    try {
-      scope = parseScope(key);
-    } catch (error) {
-      if (!(error instanceof ScopeSyntaxError)) throw error;
-      issues.push({ path: ['scopes', key], message: error.message });
-      continue;
-    }
-    const canonical = formatScope(scope);
-    const lower = canonical.toLowerCase();
-    const twin = keys.get(lower);
-    if (twin !== undefined) {
-      issues.push({
-        path: ['scopes', key],
-        message: `duplicate scope (same as "${twin}"; Forgejo names are case-insensitive)`,
-      });
-      continue;
-    }
-    keys.set(lower, key);
-
+  const scopeKeys = parseScopeKeys(
+    parsed.scopes,
+    issues,
+    'expected at least one scope (instance, org:NAME, user:NAME or repo:OWNER/NAME)',
+  );
+  for (const { key: canonical, written: key, scope, settings } of scopeKeys) {
     const token = settings.forgejo_token ?? parsed.forgejo.token;
     if (token === undefined) {
       issues.push({
