@@ -152,6 +152,12 @@ describe('limits', () => {
       error: { code: 'limit_reached', details: { limit: 'routes.limits.max_vms' } },
     });
   });
+
+  it('holds the cap under concurrent requests for different jobs', async () => {
+    const answers = await Promise.all(Array.from({ length: 10 }, () => dispatch(queue().handle)));
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(2);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(8);
+  });
 });
 
 describe('the global limit', () => {

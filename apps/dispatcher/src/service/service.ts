@@ -15,6 +15,14 @@ export type DispatchService = ReturnType<typeof createDispatchService>;
 export function createDispatchService(deps: ServiceDeps) {
   const cooldowns = new Cooldowns();
   const inFlight = new Set<Promise<void>>();
+  // Limit checks and the intent write run one at a time, so concurrent requests cannot all
+  // pass a limit that only has room for one. (Several replicas need the store to do this.)
+  let acceptQueue: Promise<unknown> = Promise.resolve();
+  function serialized<T>(work: () => Promise<T>): Promise<T> {
+    const result = acceptQueue.then(work);
+    acceptQueue = result.catch(() => undefined);
+    return result;
+  }
 
   function track(work: Promise<void>): void {
     const tracked = work.catch((error: unknown) => {
@@ -30,7 +38,7 @@ export function createDispatchService(deps: ServiceDeps) {
   return {
     /** Writes the intent and starts provisioning in the background; returns once the intent is stored. */
     async dispatch(request: DispatchRequest, caller: Caller) {
-      const result = await acceptDispatch(deps, cooldowns, request, caller);
+      const result = await serialized(() => acceptDispatch(deps, cooldowns, request, caller));
       if (result.created) track(provision(deps, cooldowns, result.record));
       return result;
     },
