@@ -50,6 +50,7 @@ fleet_id: bench
 listen: { host: 127.0.0.1, port: 0 }
 store: { path: ${join(work, 'bench.db')} }
 forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: T }
+limits: { max_vms: 100000 }
 providers: { instant: { kind: shell, command: [/bin/false] } }
 routes: [{ name: small, labels: [linux], providers: [instant], limits: { max_vms: 100000 } }]
 scopes: { 'org:acme': {} }
