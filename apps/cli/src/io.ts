@@ -12,3 +12,8 @@ export const EXIT = { ok: 0, failure: 1, invalidConfig: 2, usage: 64 } as const;
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/** What the config loaders take from the CLI's environment (readFile only when injected). */
+export function configLoadOptions(io: CliIo): { env: CliIo['env']; readFile?: (path: string) => string } {
+  return io.readFile ? { env: io.env, readFile: io.readFile } : { env: io.env };
+}

@@ -1,7 +1,7 @@
 import { bootstrapFromConfig, PLACEHOLDER_TOKEN, renderUserData } from '@forgejo-fleet/cloud-init';
 import { ConfigError, loadDispatcherConfig } from '@forgejo-fleet/config';
 import { parseFlags } from '../flags.js';
-import { type CliIo, EXIT, UsageError } from '../io.js';
+import { type CliIo, configLoadOptions, EXIT, UsageError } from '../io.js';
 
 export const renderUserDataHelp = `Usage: forgejo-fleet render-user-data --dispatcher FILE --route NAME [--handle HANDLE]
 
@@ -18,10 +18,7 @@ export function renderUserDataCommand(argv: readonly string[], io: CliIo): numbe
   }
   let config: ReturnType<typeof loadDispatcherConfig>;
   try {
-    config = loadDispatcherConfig(
-      flags.dispatcher,
-      io.readFile ? { env: io.env, readFile: io.readFile } : { env: io.env },
-    );
+    config = loadDispatcherConfig(flags.dispatcher, configLoadOptions(io));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(`${error.message}\n`);

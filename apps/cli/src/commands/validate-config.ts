@@ -1,6 +1,6 @@
 import { ConfigError, loadAutoscalerConfig, loadDispatcherConfig } from '@forgejo-fleet/config';
 import { parseFlags } from '../flags.js';
-import { type CliIo, EXIT, UsageError } from '../io.js';
+import { type CliIo, configLoadOptions, EXIT, UsageError } from '../io.js';
 
 export const validateConfigHelp = `Usage: forgejo-fleet validate-config [--dispatcher FILE] [--autoscaler FILE]
 
@@ -12,7 +12,7 @@ export function validateConfig(argv: readonly string[], io: CliIo): number {
   if (flags.dispatcher === undefined && flags.autoscaler === undefined) {
     throw new UsageError('validate-config needs --dispatcher FILE and/or --autoscaler FILE');
   }
-  const options = io.readFile ? { env: io.env, readFile: io.readFile } : { env: io.env };
+  const options = configLoadOptions(io);
   const errors: string[] = [];
   const checks: [string | undefined, (file: string) => unknown][] = [
     [flags.dispatcher, (file) => loadDispatcherConfig(file, options)],
