@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseDispatcherConfig } from '@forgejo-fleet/config';
 import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
-import type { Instance, InstanceSpec, Provider } from '@forgejo-fleet/providers';
+import { DEFAULT_CHOICE, type Instance, type InstanceSpec, type Provider } from '@forgejo-fleet/providers';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
 
 const count = Number(process.argv[2] ?? 1000);
@@ -29,6 +29,7 @@ let nextId = 0;
 const provider: Provider = {
   name: 'instant',
   kind: 'memory',
+  choices: [DEFAULT_CHOICE],
   async create(spec: InstanceSpec): Promise<Instance> {
     createdAt.set(spec.tags['forgejo-fleet-handle'] ?? '', performance.now());
     return { id: `i-${++nextId}`, name: spec.name, state: 'running', tags: spec.tags };

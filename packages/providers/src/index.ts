@@ -1,8 +1,10 @@
 export {
   type CallOptions,
+  DEFAULT_CHOICE,
   type Instance,
   type InstanceSpec,
   type InstanceState,
+  type MachineChoice,
   type Provider,
   ProviderError,
   type ProviderErrorClass,

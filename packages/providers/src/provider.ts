@@ -28,6 +28,26 @@ export class ProviderError extends Error {
   }
 }
 
+/**
+ * One place a VM can be made: a machine type in a location (and, for EC2, a market). A provider
+ * offers its choices in the operator's order; the dispatcher walks them and cools down the
+ * (provider, choice) pairs that answer with a capacity or quota error.
+ */
+export interface MachineChoice {
+  /** Stable and unique within the provider, e.g. `cpx22@fsn1` or `c7a.large@subnet-0a1b/spot`. */
+  readonly key: string;
+  /** Instance or server type. */
+  readonly machine: string;
+  /** Availability zone, subnet or location, when the provider has one. */
+  readonly location?: string;
+  readonly market?: 'spot' | 'on-demand';
+  /** From the provider's `hourly_prices`, for cost estimates and money budgets. */
+  readonly hourlyPrice?: number;
+}
+
+/** The single choice of providers that have no machine types to pick from (shell). */
+export const DEFAULT_CHOICE: MachineChoice = { key: 'default', machine: 'default' };
+
 export interface InstanceSpec {
   /** Unique per dispatch, valid as a hostname (lowercase letters, digits, '-', at most 63). */
   readonly name: string;
@@ -36,6 +56,8 @@ export interface InstanceSpec {
   readonly userData: string;
   /** Ownership and bookkeeping tags: fleet id, dispatch id, handle, route, scope. */
   readonly tags: Readonly<Record<string, string>>;
+  /** Which of the provider's `choices` to use (default: the first). */
+  readonly choice?: MachineChoice;
 }
 
 export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'terminated' | 'unknown';
@@ -59,6 +81,13 @@ export interface CallOptions {
 export interface Provider {
   readonly name: string;
   readonly kind: string;
+  /** Where this provider can create, in the order to try; never empty. */
+  readonly choices: readonly MachineChoice[];
+  /**
+   * Creates one instance. The same `idempotencyKey` and choice must never make a second instance,
+   * however often the call is retried; a create whose answer was lost must be resolved (found by
+   * key, name or tags) before the provider gives up with a `transient` error.
+   */
   create(spec: InstanceSpec, options?: CallOptions): Promise<Instance>;
   /** Idempotent: an instance that is already gone is success (`not-found`). */
   delete(id: string, options?: CallOptions): Promise<'deleted' | 'not-found'>;

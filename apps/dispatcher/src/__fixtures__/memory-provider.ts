@@ -1,4 +1,5 @@
 import {
+  DEFAULT_CHOICE,
   type Instance,
   type InstanceSpec,
   type Provider,
@@ -15,6 +16,7 @@ export function memoryProvider(name = 'local') {
   const provider: Provider = {
     name,
     kind: 'memory',
+    choices: [DEFAULT_CHOICE],
     async create(spec: InstanceSpec) {
       calls.push({ verb: 'create', arg: spec.name });
       const failure = failures.shift();

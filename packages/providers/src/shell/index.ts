@@ -3,6 +3,7 @@ import { execa as defaultExeca } from 'execa';
 import type { z } from 'zod';
 import {
   type CallOptions,
+  DEFAULT_CHOICE,
   type Instance,
   type InstanceSpec,
   type Provider,
@@ -276,6 +277,7 @@ export function createShellProvider(
   return {
     name,
     kind: SHELL_KIND,
+    choices: [DEFAULT_CHOICE],
 
     async create(spec: InstanceSpec, options: CallOptions = {}): Promise<Instance> {
       const secrets = [...secretValues, ...sensitiveWords(spec.userData)];
