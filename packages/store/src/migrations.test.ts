@@ -7,7 +7,7 @@ import { LIVE_STATES_SQL } from './statements.js';
 import { LIVE_STATES } from './types.js';
 
 const ADD_NOTE: Migration = {
-  version: 2,
+  version: LATEST_SCHEMA_VERSION + 1,
   name: 'dispatch note',
   sql: 'ALTER TABLE dispatches ADD COLUMN note TEXT',
 };
@@ -32,9 +32,9 @@ describe('migrate', () => {
 
     expect(result).toEqual({ from: 0, to: LATEST_SCHEMA_VERSION });
     expect(schemaVersion(db)).toBe(LATEST_SCHEMA_VERSION);
-    expect(db.prepare('SELECT version, applied_at FROM schema_migrations').all()).toEqual([
-      { version: 1, applied_at: T0 },
-    ]);
+    expect(db.prepare('SELECT version, applied_at FROM schema_migrations').all()).toEqual(
+      MIGRATIONS.map((migration) => ({ version: migration.version, applied_at: T0 })),
+    );
   });
 
   it('does nothing the second time', () => {
@@ -44,7 +44,24 @@ describe('migrate', () => {
     const result = migrate(db, () => T0 + 1);
 
     expect(result).toEqual({ from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
-    expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: MIGRATIONS.length });
+  });
+
+  it('upgrades a version 1 database in place, keeping its rows', () => {
+    const db = openDatabase(':memory:');
+    migrate(db, () => T0, MIGRATIONS.slice(0, 1));
+    db.prepare(
+      `INSERT INTO dispatches (id, handle, scope, labels, route, client, job, state, runner, provider,
+                              instance_id, error, created_at, updated_at)
+       VALUES ('d1', NULL, 'instance', '["linux"]', 'r', 'c', NULL, 'booting', NULL, NULL, NULL, NULL, 1, 1)`,
+    ).run();
+
+    const result = migrate(db, () => T0);
+
+    expect(result).toEqual({ from: 1, to: LATEST_SCHEMA_VERSION });
+    expect(db.prepare('SELECT id, retries, machine, hourly_price FROM dispatches').all()).toEqual([
+      { id: 'd1', retries: 0, machine: null, hourly_price: null },
+    ]);
   });
 
   it('applies only the migrations a database has not seen', () => {
@@ -53,7 +70,7 @@ describe('migrate', () => {
 
     const result = migrate(db, () => T0 + 1, [...MIGRATIONS, ADD_NOTE]);
 
-    expect(result).toEqual({ from: 1, to: 2 });
+    expect(result).toEqual({ from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION + 1 });
     const columns = db.prepare('SELECT name FROM pragma_table_info(?)').all('dispatches') as {
       name: string;
     }[];
@@ -64,13 +81,13 @@ describe('migrate', () => {
     const db = openDatabase(':memory:');
     migrate(db, () => T0);
     const broken: Migration = {
-      version: 2,
+      version: LATEST_SCHEMA_VERSION + 1,
       name: 'broken',
       sql: 'CREATE TABLE half (a); SELECT * FROM nowhere',
     };
 
     expect(() => migrate(db, () => T0, [...MIGRATIONS, broken])).toThrow(/nowhere/);
-    expect(schemaVersion(db)).toBe(1);
+    expect(schemaVersion(db)).toBe(LATEST_SCHEMA_VERSION);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
   });
 

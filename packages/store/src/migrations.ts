@@ -66,6 +66,37 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE state IN ('accepted', 'registering', 'provisioning', 'booting', 'running');
     `,
   },
+  {
+    version: 2,
+    name: 'machine choice, retries and the decision log',
+    sql: `
+      -- The machine choice the VM was made with and its hourly price at the time, for budgets.
+      ALTER TABLE dispatches ADD COLUMN machine TEXT;
+      ALTER TABLE dispatches ADD COLUMN hourly_price REAL;
+      -- How often the job was given a fresh VM after a pickup timeout.
+      ALTER TABLE dispatches ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+
+      -- Append-only: every create, delete, refusal, fallback and adoption, with why.
+      CREATE TABLE decisions (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          INTEGER NOT NULL,
+        kind        TEXT    NOT NULL,
+        dispatch_id TEXT,
+        route       TEXT,
+        scope       TEXT,
+        provider    TEXT,
+        choice      TEXT,
+        attempt     INTEGER,
+        error_class TEXT,
+        cost        REAL,
+        reason      TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX decisions_by_dispatch ON decisions (dispatch_id, seq) WHERE dispatch_id IS NOT NULL;
+
+      -- Budgets sum VM time of dispatches touched since the start of the day.
+      CREATE INDEX dispatches_by_updated ON dispatches (updated_at);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -15,6 +15,9 @@ const ROW = {
   provider: 'local',
   instance_id: 'i-1',
   error: null,
+  machine: 'cpx22@fsn1',
+  hourly_price: 0.0096,
+  retries: 1,
   created_at: 1,
   updated_at: 2,
   transitions: '[{"state":"accepted","at":1,"reason":null},{"state":"booting","at":2,"reason":"up"}]',
@@ -30,6 +33,7 @@ describe('toRecord', () => {
     ]);
     expect(record.runner).toEqual({ id: 5, uuid: 'u', name: 'ff-1' });
     expect(record.job?.repo_id).toBe(2);
+    expect(record).toMatchObject({ machine: 'cpx22@fsn1', hourly_price: 0.0096, retries: 1 });
   });
 
   it.each([
@@ -42,6 +46,8 @@ describe('toRecord', () => {
     ['state', { state: 'RUNNING' }, 'state'],
     ['scope', { scope: null }, 'scope'],
     ['created_at', { created_at: '1' }, 'created_at'],
+    ['hourly_price', { hourly_price: 'cheap' }, 'hourly_price'],
+    ['retries', { retries: null }, 'retries'],
     ['transitions', { transitions: '{}' }, 'transitions'],
     ['transitions', { transitions: '[{"state":"accepted","at":"x"}]' }, 'transitions.0.at'],
     ['transitions', { transitions: '[{"state":"accepted","at":1,"reason":4}]' }, 'transitions.0.reason'],

@@ -8,7 +8,8 @@ import type { DispatchJob, DispatchRecord, DispatchRunner, Transition } from './
  */
 export const SELECT_RECORD = `
   SELECT d.id, d.handle, d.scope, d.labels, d.route, d.client, d.job, d.state, d.runner,
-         d.provider, d.instance_id, d.error, d.created_at, d.updated_at,
+         d.provider, d.instance_id, d.error, d.machine, d.hourly_price, d.retries,
+         d.created_at, d.updated_at,
          (SELECT json_group_array(json_object('state', t.state, 'at', t.at, 'reason', t.reason)
                                   ORDER BY t.seq)
             FROM transitions t WHERE t.dispatch_id = d.id) AS transitions
@@ -54,6 +55,9 @@ export function toRecord(row: unknown): DispatchRecord {
     provider: column.nullableString('provider'),
     instance_id: column.nullableString('instance_id'),
     error: column.nullableString('error'),
+    machine: column.nullableString('machine'),
+    hourly_price: column.nullableNumber('hourly_price'),
+    retries: column.integer('retries'),
     created_at: column.integer('created_at'),
     updated_at: column.integer('updated_at'),
     transitions: column.transitions(),
@@ -74,6 +78,13 @@ class Columns {
 
   nullableString(field: string): string | null {
     return this.row[field] === null ? null : this.string(field);
+  }
+
+  nullableNumber(field: string): number | null {
+    const value = this.row[field];
+    if (value === null) return null;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw this.corrupt(field, 'not a number');
+    return value;
   }
 
   integer(field: string): number {

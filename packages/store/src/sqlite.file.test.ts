@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newDispatch, T0 } from './__fixtures__/dispatch.js';
 import { CorruptRecordError, UnsupportedSchemaError } from './errors.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
 import { openSqliteStore, type SqliteStore } from './sqlite.js';
 
 let dir: string;
@@ -62,12 +63,12 @@ describe('a file database', () => {
     const second = open(() => T0 + 60_000);
     await second.close();
 
-    expect(first.migration).toEqual({ from: 0, to: 1 });
-    expect(second.migration).toEqual({ from: 1, to: 1 });
+    expect(first.migration).toEqual({ from: 0, to: LATEST_SCHEMA_VERSION });
+    expect(second.migration).toEqual({ from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
     const db = new Database(path, { readonly: true });
-    expect(db.prepare('SELECT version, applied_at FROM schema_migrations').all()).toEqual([
-      { version: 1, applied_at: T0 },
-    ]);
+    expect(db.prepare('SELECT version, applied_at FROM schema_migrations').all()).toEqual(
+      MIGRATIONS.map((migration) => ({ version: migration.version, applied_at: T0 })),
+    );
     db.close();
   });
 

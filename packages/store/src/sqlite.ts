@@ -1,5 +1,6 @@
 import { SqliteError } from 'better-sqlite3';
 import { openDatabase } from './connection.js';
+import { decisionRow, toDecision } from './decision-row.js';
 import { DispatchConflictError, InvalidArgumentError, StoreClosedError } from './errors.js';
 import { createLister } from './list-query.js';
 import { foldLiveGroups, type LiveGroup } from './live-counts.js';
@@ -7,7 +8,15 @@ import { type MigrationResult, migrate } from './migrations.js';
 import { jobToJson, runnerToJson, toRecord } from './row.js';
 import { isDispatchState } from './state-machine.js';
 import { prepareStatements } from './statements.js';
-import type { DispatchPatch, DispatchRecord, DispatchState, NewDispatch, Store } from './types.js';
+import {
+  DECISION_KINDS,
+  type DispatchPatch,
+  type DispatchRecord,
+  type DispatchState,
+  type NewDispatch,
+  type Store,
+  type UsageRow,
+} from './types.js';
 
 export interface SqliteStoreOptions {
   /** Clock for the store's own bookkeeping (when a migration was applied); records use `at`. */
@@ -114,6 +123,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         instance_id: patch.instance_id ?? null,
         set_error: patch.error === undefined ? 0 : 1,
         error: patch.error ?? null,
+        set_machine: patch.machine === undefined ? 0 : 1,
+        machine: patch.machine ?? null,
+        set_hourly_price: patch.hourly_price === undefined ? 0 : 1,
+        hourly_price: patch.hourly_price ?? null,
+        set_retries: patch.retries === undefined ? 0 : 1,
+        retries: patch.retries ?? 0,
       });
       if (changes === 0) return undefined;
       statements.appendTransition.run({ id, state: to, at, reason: patch.reason ?? null });
@@ -162,6 +177,39 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async countLive() {
       open();
       return foldLiveGroups(statements.countLive.all() as LiveGroup[]);
+    },
+
+    async appendDecision(decision) {
+      open();
+      checkTime('at', decision.at);
+      if (!(DECISION_KINDS as readonly string[]).includes(decision.kind)) {
+        throw new InvalidArgumentError('kind', `unknown decision kind ${JSON.stringify(decision.kind)}`);
+      }
+      const { lastInsertRowid } = statements.appendDecision.run(decisionRow(decision));
+      return toDecision(statements.getDecision.get(lastInsertRowid));
+    },
+
+    async listDecisions(query) {
+      open();
+      const limit = Math.min(Math.max(Math.trunc(query.limit), 1), 1000);
+      const after = query.after ?? 0;
+      const rows =
+        query.dispatch_id === undefined
+          ? statements.listDecisions.all({ after, limit })
+          : statements.listDecisionsOf.all({ dispatch_id: query.dispatch_id, after, limit });
+      return rows.map(toDecision);
+    },
+
+    async usage(since, now) {
+      open();
+      checkTime('since', since);
+      checkTime('now', now);
+      return (statements.usage.all({ since, now }) as UsageRow[]).map((row) => ({
+        route: row.route,
+        scope: row.scope,
+        vm_ms: Number(row.vm_ms),
+        cost: Number(row.cost),
+      }));
     },
 
     async ping() {

@@ -78,7 +78,7 @@ describe('ALLOWED_TRANSITIONS', () => {
 
 describe('allowedSources', () => {
   it.each([
-    ['registering', ['accepted']],
+    ['registering', ['accepted', 'provisioning', 'booting']],
     ['finished', ['booting', 'running']],
     ['failed', ['accepted', 'registering', 'provisioning', 'booting', 'running']],
     ['accepted', []],

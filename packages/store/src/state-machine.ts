@@ -7,6 +7,8 @@ import { DISPATCH_STATES, type DispatchState, LIVE_STATES } from './types.js';
  *
  *   accepted → registering → provisioning → booting → running → finished
  *   booting → finished           the VM was gone before we ever saw it run (one-job done or off)
+ *   provisioning → registering   resumed after a crash: the runner token is gone, register again
+ *   booting → registering        pickup timeout: the VM is killed, the job gets a fresh one
  *   any live state → failed | cancelled
  *   finished, failed, cancelled  terminal: nothing leaves them
  *
@@ -16,8 +18,8 @@ import { DISPATCH_STATES, type DispatchState, LIVE_STATES } from './types.js';
 export const ALLOWED_TRANSITIONS = {
   accepted: ['registering', 'failed', 'cancelled'],
   registering: ['provisioning', 'failed', 'cancelled'],
-  provisioning: ['booting', 'failed', 'cancelled'],
-  booting: ['running', 'finished', 'failed', 'cancelled'],
+  provisioning: ['registering', 'booting', 'failed', 'cancelled'],
+  booting: ['registering', 'running', 'finished', 'failed', 'cancelled'],
   running: ['finished', 'failed', 'cancelled'],
   finished: [],
   failed: [],

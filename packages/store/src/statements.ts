@@ -17,6 +17,11 @@ export interface Statements {
   readonly listLive: Statement;
   readonly countLive: Statement;
   readonly ping: Statement;
+  readonly appendDecision: Statement;
+  readonly getDecision: Statement;
+  readonly listDecisions: Statement;
+  readonly listDecisionsOf: Statement;
+  readonly usage: Statement;
 }
 
 export function prepareStatements(db: Database): Statements {
@@ -42,7 +47,10 @@ export function prepareStatements(db: Database): Statements {
              runner = CASE WHEN @set_runner THEN @runner ELSE runner END,
              provider = CASE WHEN @set_provider THEN @provider ELSE provider END,
              instance_id = CASE WHEN @set_instance_id THEN @instance_id ELSE instance_id END,
-             error = CASE WHEN @set_error THEN @error ELSE error END
+             error = CASE WHEN @set_error THEN @error ELSE error END,
+             machine = CASE WHEN @set_machine THEN @machine ELSE machine END,
+             hourly_price = CASE WHEN @set_hourly_price THEN @hourly_price ELSE hourly_price END,
+             retries = CASE WHEN @set_retries THEN @retries ELSE retries END
        WHERE id = @id AND state IN (SELECT value FROM json_each(@from))`),
     getById: db.prepare(`${SELECT_RECORD} WHERE d.id = ?`),
     getByHandle: db.prepare(`${SELECT_RECORD} WHERE d.handle = ?`),
@@ -55,5 +63,33 @@ export function prepareStatements(db: Database): Statements {
        WHERE state IN ${LIVE_STATES_SQL}
        GROUP BY route, scope`),
     ping: db.prepare('SELECT 1'),
+    appendDecision: db.prepare(`
+      INSERT INTO decisions (at, kind, dispatch_id, route, scope, provider, choice, attempt,
+                             error_class, cost, reason)
+      VALUES (@at, @kind, @dispatch_id, @route, @scope, @provider, @choice, @attempt,
+              @error_class, @cost, @reason)`),
+    getDecision: db.prepare('SELECT * FROM decisions WHERE seq = ?'),
+    listDecisions: db.prepare('SELECT * FROM decisions WHERE seq > @after ORDER BY seq LIMIT @limit'),
+    listDecisionsOf: db.prepare(`
+      SELECT * FROM decisions WHERE dispatch_id = @dispatch_id AND seq > @after ORDER BY seq LIMIT @limit`),
+    // A VM costs from its first `booting` until the dispatch ended (or now); only the part inside
+    // the window counts. Dispatches untouched since before the window cannot overlap it.
+    usage: db.prepare(`
+      WITH spans AS (
+        SELECT d.route, d.scope, d.hourly_price,
+               (SELECT min(t.at) FROM transitions t
+                 WHERE t.dispatch_id = d.id AND t.state = 'booting') AS start,
+               (SELECT min(t.at) FROM transitions t
+                 WHERE t.dispatch_id = d.id AND t.state IN ('finished', 'failed', 'cancelled')) AS stop
+          FROM dispatches d
+         WHERE d.updated_at >= @since OR d.state IN ${LIVE_STATES_SQL}
+      ), clipped AS (
+        SELECT route, scope, hourly_price,
+               max(0, min(coalesce(stop, @now), @now) - max(start, @since)) AS ms
+          FROM spans WHERE start IS NOT NULL
+      )
+      SELECT route, scope, sum(ms) AS vm_ms,
+             sum(ms * coalesce(hourly_price, 0) / 3600000.0) AS cost
+        FROM clipped GROUP BY route, scope`),
   };
 }

@@ -61,6 +61,12 @@ export interface DispatchRecord {
   readonly instance_id: string | null;
   /** Why the dispatch failed or was cancelled. */
   readonly error: string | null;
+  /** The provider's machine choice key the VM was made with. */
+  readonly machine: string | null;
+  /** The choice's configured hourly price, when known (money budgets). */
+  readonly hourly_price: number | null;
+  /** Fresh VMs given to this job after a pickup timeout. */
+  readonly retries: number;
   readonly created_at: number;
   readonly updated_at: number;
   readonly transitions: readonly Transition[];
@@ -83,7 +89,61 @@ export interface DispatchPatch {
   readonly provider?: string | null;
   readonly instance_id?: string | null;
   readonly error?: string | null;
+  readonly machine?: string | null;
+  readonly hourly_price?: number | null;
+  readonly retries?: number;
   readonly reason?: string;
+}
+
+export const DECISION_KINDS = [
+  'create',
+  'create-failed',
+  'fallback',
+  'delete',
+  'refusal',
+  'adoption',
+  'timeout',
+  'cancel',
+  'retry',
+] as const;
+export type DecisionKind = (typeof DECISION_KINDS)[number];
+
+/** One line of the decision log: something the dispatcher did or refused, and why. */
+export interface NewDecision {
+  readonly at: number;
+  readonly kind: DecisionKind;
+  readonly reason: string;
+  readonly dispatch_id?: string | null;
+  readonly route?: string | null;
+  readonly scope?: string | null;
+  readonly provider?: string | null;
+  /** The machine choice key (`cpx22@fsn1`). */
+  readonly choice?: string | null;
+  /** 1 for the first provider attempt of a dispatch, 2 for the next, … */
+  readonly attempt?: number | null;
+  readonly error_class?: string | null;
+  /** Estimated money per hour of the choice, when priced. */
+  readonly cost?: number | null;
+}
+
+export interface Decision extends Required<{ [K in keyof NewDecision]: Exclude<NewDecision[K], undefined> }> {
+  readonly seq: number;
+}
+
+export interface DecisionQuery {
+  readonly dispatch_id?: string;
+  /** Only decisions after this sequence number (tailing). */
+  readonly after?: number;
+  /** 1..1000 */
+  readonly limit: number;
+}
+
+/** VM time and estimated money per route and scope, counted inside a window. */
+export interface UsageRow {
+  readonly route: string;
+  readonly scope: string;
+  readonly vm_ms: number;
+  readonly cost: number;
 }
 
 export interface ListQuery {
@@ -138,6 +198,12 @@ export interface Store {
   /** Every dispatch in a live state (for the reconciler). */
   listLive(): Promise<readonly DispatchRecord[]>;
   countLive(): Promise<LiveCounts>;
+  /** Appends to the decision log; the log is never rewritten. */
+  appendDecision(decision: NewDecision): Promise<Decision>;
+  /** Oldest first. */
+  listDecisions(query: DecisionQuery): Promise<readonly Decision[]>;
+  /** VM time (booting → ended, or now) overlapping [since, now) per route and scope. */
+  usage(since: number, now: number): Promise<readonly UsageRow[]>;
   /** True when the store answers (readiness). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { newDispatch, T0 } from './__fixtures__/dispatch.js';
+import { InvalidArgumentError } from './errors.js';
+import { openSqliteStore } from './sqlite.js';
+import type { DecisionKind } from './types.js';
+
+const MINUTE = 60_000;
+
+function memoryStore() {
+  return openSqliteStore(':memory:', { now: () => T0 });
+}
+
+describe('decision log', () => {
+  it('appends with increasing sequence numbers and lists oldest first, per dispatch', async () => {
+    const store = memoryStore();
+    const first = await store.appendDecision({
+      at: T0,
+      kind: 'create',
+      reason: 'vm created',
+      dispatch_id: 'd1',
+      route: 'default',
+      provider: 'hetzner',
+      choice: 'cpx22@fsn1',
+      attempt: 1,
+      cost: 0.0096,
+    });
+    await store.appendDecision({ at: T0 + 1, kind: 'refusal', reason: 'route at max_vms', route: 'default' });
+    const third = await store.appendDecision({
+      at: T0 + 2,
+      kind: 'delete',
+      reason: 'job done',
+      dispatch_id: 'd1',
+    });
+
+    expect(first).toEqual({
+      seq: 1,
+      at: T0,
+      kind: 'create',
+      reason: 'vm created',
+      dispatch_id: 'd1',
+      route: 'default',
+      scope: null,
+      provider: 'hetzner',
+      choice: 'cpx22@fsn1',
+      attempt: 1,
+      error_class: null,
+      cost: 0.0096,
+    });
+    expect((await store.listDecisions({ dispatch_id: 'd1', limit: 10 })).map((d) => d.seq)).toEqual([1, 3]);
+    expect((await store.listDecisions({ limit: 10, after: 1 })).map((d) => d.seq)).toEqual([2, 3]);
+    expect(third.kind).toBe('delete');
+  });
+
+  it('refuses an unknown kind and writes nothing', async () => {
+    const store = memoryStore();
+
+    await expect(
+      store.appendDecision({ at: T0, kind: 'explode' as DecisionKind, reason: 'x' }),
+    ).rejects.toThrow(InvalidArgumentError);
+    expect(await store.listDecisions({ limit: 10 })).toEqual([]);
+  });
+});
+
+describe('usage', () => {
+  it('counts VM time from booting to the end, clipped to the window, priced per hour', async () => {
+    const store = memoryStore();
+    // d1: booted 30 min before the window, finished 10 min into it → 10 min counted.
+    await store.insert(newDispatch('d1', { at: T0 - 60 * MINUTE }));
+    await store.transition('d1', ['accepted'], 'booting', T0 - 30 * MINUTE, { hourly_price: 6 });
+    await store.transition('d1', ['booting'], 'finished', T0 + 10 * MINUTE);
+    // d2: still running, booted 20 min into the window; now is 60 min in → 40 min.
+    await store.insert(newDispatch('d2', { at: T0 + 15 * MINUTE, scope: 'org:other' }));
+    await store.transition('d2', ['accepted'], 'booting', T0 + 20 * MINUTE);
+    // d3: never booted → nothing.
+    await store.insert(newDispatch('d3', { at: T0 }));
+    await store.transition('d3', ['accepted'], 'failed', T0 + MINUTE);
+    // d4: ended before the window → nothing.
+    await store.insert(newDispatch('d4', { at: T0 - 20 * MINUTE }));
+    await store.transition('d4', ['accepted'], 'booting', T0 - 19 * MINUTE);
+    await store.transition('d4', ['booting'], 'finished', T0 - 5 * MINUTE);
+
+    const rows = await store.usage(T0, T0 + 60 * MINUTE);
+
+    expect([...rows].sort((a, b) => a.scope.localeCompare(b.scope))).toEqual([
+      { route: 'default', scope: 'org:acme', vm_ms: 10 * MINUTE, cost: 1 },
+      { route: 'default', scope: 'org:other', vm_ms: 40 * MINUTE, cost: 0 },
+    ]);
+  });
+});
