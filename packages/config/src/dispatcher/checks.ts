@@ -18,6 +18,10 @@ export interface ScopeEntry {
   readonly forgejo_token: SecretRef;
   /** Credential overrides by provider name, parsed for that provider's kind. */
   readonly providers: Readonly<Record<string, unknown>>;
+  readonly limits: {
+    readonly vm_minutes_per_day?: number | undefined;
+    readonly money_per_day?: number | undefined;
+  };
 }
 
 export interface ClientEntry {
@@ -131,7 +135,13 @@ function checkScopes(parsed: Parsed, providerNames: string[], issues: ConfigIssu
       }
     }
     if (token !== undefined)
-      entries.push({ key: canonical, scope, forgejo_token: token, providers: overrides });
+      entries.push({
+        key: canonical,
+        scope,
+        forgejo_token: token,
+        providers: overrides,
+        limits: settings.limits,
+      });
   }
   return entries;
 }

@@ -94,8 +94,10 @@ describe('loading a valid dispatcher config', () => {
       pickup: 600_000,
       job: 21_600_000,
       max_lifetime: 25_200_000,
+      pickup_retries: 2,
     });
     expect(config.store.path).toBe('/etc/fleet/forgejo-fleet.db');
+    expect(config.store.decision_log).toBe('/etc/fleet/decisions.jsonl');
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 });
   });
 

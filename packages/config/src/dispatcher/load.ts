@@ -27,8 +27,15 @@ export function parseDispatcherConfig(text: string, options: ParseOptions): Disp
     stateDir !== undefined && stateDir !== ''
       ? stateDir
       : (options.baseDir ?? dirname(resolve(options.file)));
-  const path = isAbsolute(config.store.path) ? config.store.path : join(base, config.store.path);
-  return { ...config, store: { ...config.store, path } };
+  const under = (file: string) => (isAbsolute(file) ? file : join(base, file));
+  return {
+    ...config,
+    store: {
+      ...config.store,
+      path: under(config.store.path),
+      decision_log: under(config.store.decision_log),
+    },
+  };
 }
 
 // Clients are told apart by their token; two with the same token would share each other's scopes.

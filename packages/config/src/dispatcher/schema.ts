@@ -58,11 +58,20 @@ export const RouteTimeouts = z.strictObject({
   job: Duration({ min: 60_000, max: 7 * 86_400_000 }).prefault('6h'),
   /** Hard cap on the VM's whole life; must exceed boot + job. */
   max_lifetime: Duration({ min: 60_000, max: 7 * 86_400_000 }).prefault('7h'),
+  /** Fresh VMs a job gets after pickup timeouts before its dispatch fails. */
+  pickup_retries: z.number().int().min(0).max(10).default(2),
+});
+
+/** Daily caps (UTC days): VM time, and money where the provider's hourly prices are configured. */
+export const Budgets = z.strictObject({
+  vm_minutes_per_day: z.number().int().min(1).optional(),
+  money_per_day: z.number().positive().optional(),
 });
 
 export const RouteLimits = z.strictObject({
   max_vms: z.number().int().min(1).max(100_000).default(10),
   max_vms_per_scope: z.number().int().min(1).max(100_000).optional(),
+  ...Budgets.shape,
 });
 
 export const Route = z
@@ -88,6 +97,8 @@ export const ScopeSettings = withSecret(
   {
     /** Per-provider credential overrides, checked against the provider's kind. */
     providers: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    /** Budgets of this scope across every route. */
+    limits: Budgets.prefault({}),
   },
   'forgejo_token',
   false,
@@ -106,6 +117,8 @@ export const Client = withSecret(
 export const Store = z.strictObject({
   /** SQLite file; relative paths resolve against $STATE_DIRECTORY when set. */
   path: z.string().min(1).default('forgejo-fleet.db'),
+  /** Decision log as JSON lines (also kept in the store); relative like `path`. */
+  decision_log: z.string().min(1).default('decisions.jsonl'),
 });
 
 export const Reconcile = z.strictObject({
