@@ -25,7 +25,7 @@ beforeAll(async () => {
     `
 fleet_id: e2e
 listen: { host: 127.0.0.1, port: 0 }
-store: { path: ${join(work, 'dispatcher.db')} }
+store: { path: ${join(work, 'dispatcher.db')}, decision_log: ${join(work, 'decisions.jsonl')} }
 forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: FORGEJO_TOKEN }
 providers:
   local:

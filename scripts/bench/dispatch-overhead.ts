@@ -49,7 +49,7 @@ const config = parseDispatcherConfig(
   `
 fleet_id: bench
 listen: { host: 127.0.0.1, port: 0 }
-store: { path: ${join(work, 'bench.db')} }
+store: { path: ${join(work, 'bench.db')}, decision_log: ${join(work, 'decisions.jsonl')} }
 forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: T }
 limits: { max_vms: 100000 }
 providers: { instant: { kind: shell, command: [/bin/false] } }

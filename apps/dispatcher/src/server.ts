@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DispatcherConfig } from '@forgejo-fleet/config';
 import type { ForgejoClient } from '@forgejo-fleet/forgejo';
 import type { Provider } from '@forgejo-fleet/providers';
 import { openSqliteStore, type Store } from '@forgejo-fleet/store';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { forgejoOperation, forgejoResult } from './forgejo-operation.js';
 import { createApp } from './http/app.js';
 import { createLogger } from './logger.js';
+import { createDispatcherMetrics } from './metrics.js';
 import { randomDispatchId } from './service/names.js';
 import { createDispatchService, type DispatchService } from './service/service.js';
 import { forgejoClients, providerInstances } from './wiring.js';
@@ -17,6 +21,8 @@ export interface RunningDispatcher {
   readonly url: string;
   readonly service: DispatchService;
   readonly store: Store;
+  /** Prometheus text of `/metrics`. */
+  metrics(): Promise<string>;
   /** Stops accepting, waits for in-flight provisioning, stops the reconciler, closes the store. */
   close(): Promise<void>;
 }
@@ -30,6 +36,8 @@ export interface StartOptions {
   readonly now?: () => number;
   /** Overrides `reconcile.interval` (tests use small values). */
   readonly reconcileIntervalMs?: number;
+  /** Write the decision log file (default: yes, at `store.decision_log`). */
+  readonly decisionLogFile?: boolean;
 }
 
 /** Wires config into a listening dispatcher; `main.ts` and the end-to-end tests both use it. */
@@ -37,21 +45,48 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
   const { config } = options;
   const log = options.log ?? createLogger(config.log.level);
   const store = options.store ?? openSqliteStore(config.store.path);
+  const metrics = createDispatcherMetrics(store);
+  const decisionFile = openDecisionFile(
+    options.decisionLogFile === false ? undefined : config.store.decision_log,
+    log,
+  );
   const service = createDispatchService({
     config,
     store,
-    clock: { now: options.now ?? Date.now },
+    clock: {
+      now: options.now ?? Date.now,
+      sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : {}),
+    },
     newId: () => randomDispatchId(),
     log,
-    forgejoFor: options.forgejoFor ?? forgejoClients(config),
+    observer: metrics.observer,
+    forgejoFor:
+      options.forgejoFor ??
+      forgejoClients(config, (event) =>
+        metrics.forgejoCall(forgejoOperation(event), forgejoResult(event.status)),
+      ),
     providerFor: options.providerFor ?? providerInstances(config),
+    ...(decisionFile ? { appendDecisionLine: (line: string) => decisionFile.write(line) } : {}),
   });
   const clients = config.clients.map((client) => ({
     name: client.name,
     token: client.token.reveal(),
     scopes: client.scopes,
   }));
-  const app = createApp({ service, clients, log, newRequestId: randomUUID });
+  const reconciler = startLoop(
+    options.reconcileIntervalMs ?? config.reconcile.interval,
+    (signal) => service.reconcile(signal),
+    log,
+  );
+  const app = createApp({
+    service,
+    clients,
+    log,
+    newRequestId: randomUUID,
+    metrics: () => metrics.registry.metrics(),
+    metricsContentType: metrics.registry.contentType,
+    requestReconcile: () => reconciler.now(),
+  });
 
   const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port });
   await new Promise<void>((resolve, reject) => {
@@ -62,45 +97,76 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ url, fleetId: config.fleet_id }, 'dispatcher listening');
 
-  const reconciler = startLoop(
-    options.reconcileIntervalMs ?? config.reconcile.interval,
-    (signal) => service.reconcile(signal),
-    log,
-  );
-
   return {
     url,
     service,
     store,
+    metrics: () => metrics.registry.metrics(),
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await service.drain();
+      // Refuse new work first, then let in-flight creates finish and record their state; running
+      // VMs are left alone (the next start's reconciler picks them up from the store).
+      service.stopAccepting();
       await reconciler.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      });
+      await service.drain();
       await store.close();
+      await closeStream(decisionFile);
+      log.info('dispatcher stopped');
     },
   };
 }
 
-/** Runs `tick` every `intervalMs`, never two at once; `stop` waits for the running tick. */
+/**
+ * Runs `tick` every `intervalMs`, never two at once (single-flight); `now()` asks for a tick soon
+ * (coalesced: many asks while one runs give one more tick); `stop` waits for the running tick.
+ */
 function startLoop(intervalMs: number, tick: (signal: AbortSignal) => Promise<void>, log: Logger) {
   const controller = new AbortController();
   let running: Promise<void> = Promise.resolve();
   let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
+  let again = false;
+  function run(): void {
+    if (controller.signal.aborted) return;
+    if (busy) {
+      again = true;
+      return;
+    }
     busy = true;
     running = tick(controller.signal)
       .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'reconcile tick failed'))
       .finally(() => {
         busy = false;
+        if (again) {
+          again = false;
+          setImmediate(run);
+        }
       });
-  }, intervalMs);
+  }
+  const timer = setInterval(run, intervalMs);
   timer.unref();
   return {
+    now(): void {
+      run();
+    },
     async stop() {
       clearInterval(timer);
       controller.abort();
       await running;
     },
   };
+}
+
+function openDecisionFile(path: string | undefined, log: Logger): WriteStream | undefined {
+  if (path === undefined) return undefined;
+  const stream = createWriteStream(path, { flags: 'a', mode: 0o640 });
+  stream.on('error', (error) => log.warn({ err: error.message, path }, 'decision log file unavailable'));
+  return stream;
+}
+
+function closeStream(stream: WriteStream | undefined): Promise<void> {
+  if (stream === undefined || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => stream.end(resolve));
 }

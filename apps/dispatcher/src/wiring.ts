@@ -1,9 +1,12 @@
 import type { DispatcherConfig } from '@forgejo-fleet/config';
-import { createForgejoClient, type ForgejoClient } from '@forgejo-fleet/forgejo';
+import { createForgejoClient, type ForgejoClient, type RequestEvent } from '@forgejo-fleet/forgejo';
 import { createShellProvider, type Provider } from '@forgejo-fleet/providers';
 
 /** One Forgejo client per configured scope, each holding that scope's token. */
-export function forgejoClients(config: DispatcherConfig): (scopeKey: string) => ForgejoClient {
+export function forgejoClients(
+  config: DispatcherConfig,
+  onRequest?: (event: RequestEvent) => void,
+): (scopeKey: string) => ForgejoClient {
   const clients = new Map<string, ForgejoClient>();
   for (const entry of config.scopes) {
     clients.set(
@@ -13,6 +16,7 @@ export function forgejoClients(config: DispatcherConfig): (scopeKey: string) => 
         token: entry.forgejo_token.reveal(),
         timeoutMs: config.forgejo.timeout,
         userAgent: 'forgejo-fleet-dispatcher',
+        ...(onRequest ? { onRequest } : {}),
       }),
     );
   }

@@ -73,7 +73,12 @@ clients:
   const service = createDispatchService({
     config,
     store,
-    clock: { now: () => clock },
+    clock: {
+      now: () => clock,
+      async sleep(ms: number) {
+        clock += ms;
+      },
+    },
     newId: () => `d${String(++ids).padStart(12, '0')}`,
     log,
     forgejoFor: forgejoClients(config),

@@ -256,10 +256,14 @@ describe('GET /openapi.json', () => {
       'GET /healthz',
       'GET /readyz',
       'GET /openapi.json',
+      'GET /metrics',
       'POST /v1/dispatch',
       'GET /v1/dispatches',
       'GET /v1/dispatches/{id}',
       'DELETE /v1/dispatches/{id}',
+      'GET /v1/dispatches/{id}/why',
+      'GET /v1/decisions',
+      'POST /v1/reconcile',
       'GET /v1/routes',
     ]);
   });

@@ -3,12 +3,18 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { DispatchService } from '../service/service.js';
-import { dispatchView } from '../service/view.js';
+import { decisionView, dispatchView } from '../service/view.js';
 import { type ApiClient, bearerAuth } from './auth.js';
 import type { AppEnv } from './env.js';
 import { ApiError } from './errors.js';
 import { openApiDocument } from './openapi.js';
-import { DispatchRequest, fieldErrors, ListDispatchesQuery } from './schemas.js';
+import {
+  DispatchRequest,
+  fieldErrors,
+  ListDecisionsQuery,
+  ListDispatchesQuery,
+  ReconcileRequest,
+} from './schemas.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -17,6 +23,11 @@ export interface AppDeps {
   readonly clients: readonly ApiClient[];
   readonly log: Logger;
   readonly newRequestId: () => string;
+  /** Prometheus text for `/metrics` (absent: 404). */
+  readonly metrics?: () => Promise<string>;
+  readonly metricsContentType?: string;
+  /** Asks the reconciler for a pass soon. */
+  readonly requestReconcile?: () => void;
 }
 
 /** The dispatch API. Tests call `app.request()` without a socket. */
@@ -41,6 +52,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     );
   });
   app.get('/openapi.json', (c) => c.json(openapi));
+  app.get('/metrics', async (c) => {
+    if (!deps.metrics) throw new ApiError('not_found', 'metrics are not enabled');
+    c.header('Content-Type', deps.metricsContentType ?? 'text/plain; version=0.0.4');
+    return c.body(await deps.metrics());
+  });
 
   const v1 = new Hono<AppEnv>();
   v1.use(bearerAuth(deps.clients));
@@ -82,6 +98,39 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(dispatchView(record));
   });
 
+  v1.get('/dispatches/:id/why', async (c) => {
+    const { text } = await deps.service.why(c.req.param('id'));
+    return c.text(`${text}\n`);
+  });
+
+  v1.get('/decisions', async (c) => {
+    const parsed = ListDecisionsQuery.safeParse(c.req.query());
+    if (!parsed.success) {
+      throw new ApiError('bad_request', 'invalid query', { details: fieldErrors(parsed.error.issues) });
+    }
+    const items = await deps.service.decisions({
+      limit: parsed.data.limit,
+      after: parsed.data.after,
+      ...(parsed.data.dispatch_id === undefined ? {} : { dispatch_id: parsed.data.dispatch_id }),
+    });
+    return c.json({ items: items.map(decisionView) });
+  });
+
+  v1.post('/reconcile', async (c) => {
+    const text = await c.req.text();
+    if (text.trim() !== '') {
+      const parsed = ReconcileRequest.safeParse(parseJson(text));
+      if (!parsed.success) {
+        throw new ApiError('bad_request', 'invalid reconcile request', {
+          details: fieldErrors(parsed.error.issues),
+        });
+      }
+      c.get('log').info({ reason: parsed.data.reason }, 'reconcile requested');
+    }
+    deps.requestReconcile?.();
+    return c.json({ scheduled: true }, 202);
+  });
+
   v1.get('/routes', async (c) => c.json({ routes: await deps.service.routeViews() }));
 
   app.route('/v1', v1);
@@ -107,7 +156,10 @@ async function readJson(request: Request): Promise<unknown> {
   if (!/^application\/json\b/i.test(type)) {
     throw new ApiError('bad_request', 'expected Content-Type: application/json');
   }
-  const text = await request.text();
+  return parseJson(await request.text());
+}
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

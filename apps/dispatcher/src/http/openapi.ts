@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { Dispatch, DispatchList, DispatchRequest, ErrorBody, RouteList } from './schemas.js';
+import {
+  DecisionList,
+  Dispatch,
+  DispatchList,
+  DispatchRequest,
+  ErrorBody,
+  ReconcileRequest,
+  RouteList,
+} from './schemas.js';
 
 function schema(s: z.ZodType): Record<string, unknown> {
   return z.toJSONSchema(s, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Record<
@@ -48,6 +56,8 @@ export function openApiDocument(): Record<string, unknown> {
         Dispatch: schema(Dispatch),
         DispatchList: schema(DispatchList),
         RouteList: schema(RouteList),
+        DecisionList: schema(DecisionList),
+        ReconcileRequest: schema(ReconcileRequest),
         Error: schema(ErrorBody),
       },
     },
@@ -63,6 +73,13 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/openapi.json': {
         get: { security: [], summary: 'this document', responses: { 200: { description: 'OpenAPI 3' } } },
+      },
+      '/metrics': {
+        get: {
+          security: [],
+          summary: 'Prometheus metrics (no ids or secrets in labels)',
+          responses: { 200: { description: 'Prometheus text format' } },
+        },
       },
       '/v1/dispatch': {
         post: {
@@ -101,6 +118,34 @@ export function openApiDocument(): Record<string, unknown> {
             200: { description: 'cancelled', ...json('Dispatch') },
             ...errors([401, 403, 404, 409]),
           },
+        },
+      },
+      '/v1/dispatches/{id}/why': {
+        get: {
+          summary: 'why a job waits: route, credentials, limits, budgets, attempts, timers, next step',
+          parameters: [{ ...idParam, description: 'a dispatch id or a job handle' }],
+          responses: {
+            200: { description: 'readable text', content: { 'text/plain': { schema: { type: 'string' } } } },
+            ...errors([401]),
+          },
+        },
+      },
+      '/v1/decisions': {
+        get: {
+          summary: 'the decision log, oldest first: every create, delete, refusal, fallback and adoption',
+          parameters: [
+            { name: 'dispatch_id', in: 'query', schema: { type: 'string' } },
+            { name: 'after', in: 'query', schema: { type: 'integer', minimum: 0 } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+          ],
+          responses: { 200: { description: 'decisions', ...json('DecisionList') }, ...errors([400, 401]) },
+        },
+      },
+      '/v1/reconcile': {
+        post: {
+          summary: 'ask for a reconcile pass soon (e.g. a run finished); coalesced',
+          requestBody: { required: false, ...json('ReconcileRequest') },
+          responses: { 202: { description: 'scheduled' }, ...errors([400, 401]) },
         },
       },
       '/v1/routes': {

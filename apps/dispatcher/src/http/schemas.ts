@@ -1,4 +1,4 @@
-import { DISPATCH_STATES } from '@forgejo-fleet/store';
+import { DECISION_KINDS, DISPATCH_STATES } from '@forgejo-fleet/store';
 import { z } from 'zod';
 
 const LabelName = z
@@ -52,6 +52,8 @@ export const Dispatch = z.object({
   provider: z.string().nullable(),
   instance_id: z.string().nullable(),
   error: z.string().nullable(),
+  machine: z.string().nullable().describe('the provider machine choice the VM was made with'),
+  retries: z.number().int().describe('fresh VMs given after pickup timeouts'),
   created_at: z.string().describe('RFC 3339, UTC'),
   updated_at: z.string(),
   transitions: z.array(
@@ -60,6 +62,30 @@ export const Dispatch = z.object({
 });
 
 export const DispatchList = z.object({ items: z.array(Dispatch), next_cursor: z.string().nullable() });
+
+export const ListDecisionsQuery = z.strictObject({
+  dispatch_id: z.string().min(1).max(64).optional(),
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const DecisionView = z.object({
+  seq: z.number().int(),
+  at: z.string(),
+  kind: z.enum(DECISION_KINDS),
+  reason: z.string(),
+  dispatch_id: z.string().nullable(),
+  route: z.string().nullable(),
+  scope: z.string().nullable(),
+  provider: z.string().nullable(),
+  choice: z.string().nullable(),
+  attempt: z.number().int().nullable(),
+  error_class: z.string().nullable(),
+  cost: z.number().nullable().describe('estimated money per hour of the machine choice'),
+});
+export const DecisionList = z.object({ items: z.array(DecisionView) });
+
+export const ReconcileRequest = z.strictObject({ reason: z.string().max(200).optional() });
 
 export const RouteView = z.object({
   name: z.string(),

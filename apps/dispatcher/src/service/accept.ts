@@ -3,8 +3,9 @@ import { formatScope, parseScope, ScopeSyntaxError } from '@forgejo-fleet/forgej
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import { ApiError } from '../http/errors.js';
 import type { DispatchRequest } from '../http/schemas.js';
-import type { Cooldowns } from './cooldown.js';
+import type { UsageMeter } from './budgets.js';
 import type { ServiceDeps } from './deps.js';
+import type { ProviderHealth } from './provider-health.js';
 
 export interface Caller {
   readonly name: string;
@@ -17,7 +18,7 @@ export interface Caller {
  */
 export async function acceptDispatch(
   deps: ServiceDeps,
-  cooldowns: Cooldowns,
+  guards: { health: ProviderHealth; usage: UsageMeter },
   request: DispatchRequest,
   caller: Caller,
 ): Promise<{ record: DispatchRecord; created: boolean }> {
@@ -39,8 +40,22 @@ export async function acceptDispatch(
   }
 
   const now = deps.clock.now();
-  await checkLimits(deps, route.name, route.limits, scopeKey);
-  checkProvidersAvailable(cooldowns, route.providers, now);
+  try {
+    await checkLimits(deps, route.name, route.limits, scopeKey);
+    await guards.usage.check(deps, route.name, scopeKey);
+    checkProvidersAvailable(deps, guards.health, route.providers, scopeKey, now);
+  } catch (error) {
+    if (error instanceof ApiError) {
+      deps.observer.refused(route.name, error.code);
+      await deps.decisions.record({
+        kind: 'refusal',
+        reason: error.message,
+        route: route.name,
+        scope: scopeKey,
+      });
+    }
+    throw error;
+  }
 
   const result = await deps.store.insert({
     id: deps.newId(),
@@ -124,15 +139,24 @@ async function checkLimits(
   }
 }
 
-function checkProvidersAvailable(cooldowns: Cooldowns, chain: readonly string[], now: number): void {
-  const blocked = chain.map((name) => ({ name, entry: cooldowns.blockedUntil(name, now) }));
-  if (blocked.every((b) => b.entry !== undefined)) {
-    const soonest = Math.min(...blocked.map((b) => b.entry?.until ?? now));
+function checkProvidersAvailable(
+  deps: ServiceDeps,
+  health: ProviderHealth,
+  chain: readonly string[],
+  scopeKey: string,
+  now: number,
+): void {
+  const providers = chain.map((name) => ({
+    name,
+    choices: deps.providerFor(name, scopeKey).choices.map((choice) => choice.key),
+  }));
+  const blocked = health.allBlocked(providers, now);
+  if (blocked) {
     throw new ApiError(
       'unavailable',
-      `every provider of the route is failing: ${blocked.map((b) => `${b.name} (${b.entry?.reason})`).join('; ')}`,
+      `every provider choice of the route is failing: ${blocked.reasons.join('; ')}`,
       {
-        retryAfter: Math.max(1, Math.ceil((soonest - now) / 1000)),
+        retryAfter: Math.max(1, Math.ceil((blocked.until - now) / 1000)),
       },
     );
   }

@@ -1,45 +1,64 @@
 import { bootstrapFromConfig, renderUserData } from '@forgejo-fleet/cloud-init';
+import type { Route } from '@forgejo-fleet/config';
 import { parseScope } from '@forgejo-fleet/forgejo';
-import { ProviderError } from '@forgejo-fleet/providers';
 import type { DispatchRecord } from '@forgejo-fleet/store';
-import type { Cooldowns } from './cooldown.js';
+import { createVm } from './create-vm.js';
 import type { ServiceDeps } from './deps.js';
+import { errorSummary } from './errors.js';
 import { instanceName, instanceTags } from './names.js';
+import type { ProviderHealth } from './provider-health.js';
 import { releaseResources } from './release.js';
+import type { Semaphore } from './semaphore.js';
+
+export interface ProvisionContext {
+  readonly health: ProviderHealth;
+  /** One per provider: its `create_concurrency`. */
+  readonly createSlots: (provider: string) => Semaphore;
+}
 
 /**
- * Takes an accepted dispatch to a created VM: register the ephemeral runner in the job's scope,
- * render the user-data, and try the route's providers in order. Every step is a compare-and-set
- * on the record, so a cancel that lands in between wins and whatever this made is released.
+ * Takes a dispatch to a created VM: register the ephemeral runner in the job's scope, render the
+ * user-data, and walk the route's providers and machine choices. Starts from `accepted`, or from
+ * `registering` when resumed after a crash or a pickup timeout (any runner left from before is
+ * deleted first: its token is gone). Every step is a compare-and-set, so a cancel that lands in
+ * between wins and whatever this made is released.
  */
 export async function provision(
   deps: ServiceDeps,
-  cooldowns: Cooldowns,
+  context: ProvisionContext,
   record: DispatchRecord,
 ): Promise<void> {
   const { config, store, clock } = deps;
   const log = deps.log.child({ dispatchId: record.id, route: record.route, scope: record.scope });
   const route = config.routes.find((r) => r.name === record.route);
   if (!route) {
-    await store.transition(record.id, ['accepted'], 'failed', clock.now(), {
+    await store.transition(record.id, ['accepted', 'registering'], 'failed', clock.now(), {
       error: `route ${record.route} is no longer configured`,
     });
+    await releaseResources(deps, record, log);
     return;
   }
-  if (!(await store.transition(record.id, ['accepted'], 'registering', clock.now()))) return;
+  let registering = record;
+  if (record.state === 'accepted') {
+    const moved = await store.transition(record.id, ['accepted'], 'registering', clock.now());
+    if (!moved) return;
+    registering = moved;
+  }
+  if (registering.runner !== null) {
+    const released = await releaseResources(deps, { ...registering, provider: null, instance_id: null }, log);
+    if (!released.ok) return; // the reconciler resumes it on a later pass
+  }
 
-  const name = instanceName(
-    route.runner?.name_prefix ?? config.runner.name_prefix ?? config.fleet_id,
-    record.id,
-  );
+  const name = instanceName(runnerPrefix(config, route), record.id);
   let registered: { id: number; uuid: string; token: string };
   try {
     registered = await deps.forgejoFor(record.scope).registerRunner(parseScope(record.scope), {
       name,
       ephemeral: true,
-      description: `forgejo-fleet ${config.fleet_id} dispatch ${record.id}`,
+      description: runnerDescription(config.fleet_id, record.id),
     });
   } catch (error) {
+    deps.observer.error('forgejo');
     log.warn({ err: errorSummary(error) }, 'runner registration failed');
     await store.transition(record.id, ['registering'], 'failed', clock.now(), {
       error: `runner registration failed: ${errorSummary(error)}`,
@@ -51,7 +70,7 @@ export async function provision(
     runner,
   });
   if (!provisioning) {
-    await releaseResources(deps, { ...record, runner }, log);
+    await releaseResources(deps, { ...record, runner, provider: null, instance_id: null }, log);
     return;
   }
 
@@ -71,56 +90,14 @@ export async function provision(
     route: route.name,
     scope: record.scope,
   });
-
-  const failures: string[] = [];
-  for (const providerName of route.providers) {
-    const blocked = cooldowns.blockedUntil(providerName, clock.now());
-    if (blocked) {
-      failures.push(`${providerName}: cooling down (${blocked.reason})`);
-      continue;
-    }
-    const provider = deps.providerFor(providerName, record.scope);
-    try {
-      const instance = await provider.create({
-        name,
-        idempotencyKey: `${config.fleet_id}-${record.id}-${providerName}`,
-        userData,
-        tags,
-      });
-      cooldowns.clear(providerName);
-      const booting = await store.transition(record.id, ['provisioning'], 'booting', clock.now(), {
-        provider: providerName,
-        instance_id: instance.id,
-      });
-      if (!booting) {
-        await releaseResources(
-          deps,
-          { ...provisioning, provider: providerName, instance_id: instance.id },
-          log,
-        );
-      } else {
-        log.info({ provider: providerName, instanceId: instance.id }, 'vm created');
-      }
-      return;
-    } catch (error) {
-      const reason = errorSummary(error);
-      failures.push(`${providerName}: ${reason}`);
-      const cooldown = providerCooldown(config.providers[providerName], error);
-      cooldowns.coolDown(providerName, clock.now() + cooldown, reason);
-      log.warn({ provider: providerName, err: reason }, 'vm create failed; trying the next provider');
-    }
-  }
-  const failed = await store.transition(record.id, ['provisioning'], 'failed', clock.now(), {
-    error: `every provider failed: ${failures.join('; ')}`,
-  });
-  await releaseResources(deps, failed ?? provisioning, log);
+  await createVm(deps, context, { record: provisioning, route, name, userData, tags, log });
 }
 
-function providerCooldown(provider: { cooldown: number } | undefined, error: unknown): number {
-  if (error instanceof ProviderError && error.retryAfterMs !== undefined) return error.retryAfterMs;
-  return provider?.cooldown ?? 60_000;
+export function runnerPrefix(config: ServiceDeps['config'], route: Route): string {
+  return route.runner?.name_prefix ?? config.runner.name_prefix ?? config.fleet_id;
 }
 
-export function errorSummary(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** Marks a registration as ours: stale-registration cleanup never touches one without it. */
+export function runnerDescription(fleetId: string, dispatchId: string): string {
+  return `forgejo-fleet ${fleetId} dispatch ${dispatchId}`;
 }

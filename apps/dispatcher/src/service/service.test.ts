@@ -92,7 +92,9 @@ describe('dispatching a job', () => {
     await h.service.drain();
     const record = await h.store.get(String(body.id));
     expect(record?.state).toBe('failed');
-    expect(record?.error).toContain('every provider failed: local: local: injected capacity');
+    expect(record?.error).toContain(
+      'every provider choice failed: local default: capacity: local: injected capacity',
+    );
     expect(h.forgejo.runners().filter((r) => !r.deleted)).toEqual([]);
 
     const next = await dispatch(queue().handle);

@@ -3,18 +3,58 @@ import { type DispatchRecord, LIVE_STATES, type ListQuery } from '@forgejo-fleet
 import { ApiError } from '../http/errors.js';
 import type { DispatchRequest } from '../http/schemas.js';
 import { acceptDispatch, type Caller } from './accept.js';
-import { Cooldowns } from './cooldown.js';
+import { UsageMeter } from './budgets.js';
+import { createDecisionLog } from './decision-log.js';
 import type { ServiceDeps } from './deps.js';
-import { provision } from './provision.js';
-import { reconcileOnce } from './reconcile.js';
+import { errorSummary } from './errors.js';
+import { observedStore } from './observed-store.js';
+import { NO_OBSERVER, type ServiceObserver } from './observer.js';
+import { ProviderHealth } from './provider-health.js';
+import { type ProvisionContext, provision } from './provision.js';
+import { type ReconcileContext, reconcileOnce } from './reconcile/index.js';
 import { releaseResources } from './release.js';
+import { Semaphore } from './semaphore.js';
+import { explainDispatch } from './why.js';
 
 export type DispatchService = ReturnType<typeof createDispatchService>;
 
+export type ServiceOptions = Omit<ServiceDeps, 'decisions' | 'observer'> & {
+  readonly observer?: ServiceObserver;
+  /** Appends a line to the decision log file; absent: the store keeps the log alone. */
+  readonly appendDecisionLine?: (line: string) => void;
+};
+
 /** The dispatcher's use cases, independent of HTTP. */
-export function createDispatchService(deps: ServiceDeps) {
-  const cooldowns = new Cooldowns();
-  const inFlight = new Set<Promise<void>>();
+export function createDispatchService(options: ServiceOptions) {
+  const observer = options.observer ?? NO_OBSERVER;
+  const store = observedStore(options.store, observer);
+  const deps: ServiceDeps = {
+    ...options,
+    store,
+    observer,
+    decisions: createDecisionLog({
+      store,
+      now: () => options.clock.now(),
+      log: options.log,
+      ...(options.appendDecisionLine ? { appendLine: options.appendDecisionLine } : {}),
+    }),
+  };
+  const health = new ProviderHealth();
+  const usage = new UsageMeter(deps);
+  const slots = new Map<string, Semaphore>();
+  const provisionContext: ProvisionContext = {
+    health,
+    createSlots(provider) {
+      let slot = slots.get(provider);
+      if (!slot) {
+        slot = new Semaphore(deps.config.providers[provider]?.create_concurrency ?? 5);
+        slots.set(provider, slot);
+      }
+      return slot;
+    },
+  };
+  const inFlight = new Map<string, Promise<void>>();
+  let accepting = true;
   // Limit checks and the intent write run one at a time, so concurrent requests cannot all
   // pass a limit that only has room for one. (Several replicas need the store to do this.)
   let acceptQueue: Promise<unknown> = Promise.resolve();
@@ -24,33 +64,47 @@ export function createDispatchService(deps: ServiceDeps) {
     return result;
   }
 
-  function track(work: Promise<void>): void {
-    const tracked = work.catch((error: unknown) => {
-      deps.log.error(
-        { err: (error as Error).message },
-        'provisioning crashed; the reconciler will finish it',
-      );
-    });
-    inFlight.add(tracked);
-    void tracked.finally(() => inFlight.delete(tracked));
+  function startProvision(record: DispatchRecord): void {
+    if (inFlight.has(record.id)) return;
+    const work = provision(deps, provisionContext, record)
+      .catch((error: unknown) => {
+        observer.error('internal');
+        deps.log.error(
+          { dispatchId: record.id, err: errorSummary(error) },
+          'provisioning crashed; the reconciler will resume it',
+        );
+      })
+      .finally(() => inFlight.delete(record.id));
+    inFlight.set(record.id, work);
   }
 
+  const reconcileContext: ReconcileContext = {
+    inFlight: { has: (id: string) => inFlight.has(id) } as ReadonlySet<string>,
+    startProvision,
+    firstSeen: new Map(),
+    deleted: new Map(),
+    lastRegistrationSweep: Number.NEGATIVE_INFINITY,
+  };
+
   return {
+    deps,
+
     /** Writes the intent and starts provisioning in the background; returns once the intent is stored. */
     async dispatch(request: DispatchRequest, caller: Caller) {
-      const result = await serialized(() => acceptDispatch(deps, cooldowns, request, caller));
-      if (result.created) track(provision(deps, cooldowns, result.record));
+      if (!accepting) throw new ApiError('unavailable', 'the dispatcher is shutting down', { retryAfter: 5 });
+      const result = await serialized(() => acceptDispatch(deps, { health, usage }, request, caller));
+      if (result.created) startProvision(result.record);
       return result;
     },
 
     async get(id: string): Promise<DispatchRecord> {
-      const record = await deps.store.get(id);
+      const record = await store.get(id);
       if (!record) throw new ApiError('not_found', `no dispatch ${id}`);
       return record;
     },
 
     list(query: ListQuery) {
-      return deps.store.list(query);
+      return store.list(query);
     },
 
     /** Cancels a live dispatch: deletes its VM and runner registration. Cancelling twice is fine. */
@@ -63,19 +117,26 @@ export function createDispatchService(deps: ServiceDeps) {
         );
       }
       if (record.state === 'cancelled') return record;
-      const cancelled = await deps.store.transition(id, LIVE_STATES, 'cancelled', deps.clock.now(), {
-        reason: `cancelled by ${caller.name}`,
-      });
+      const reason = `cancelled by ${caller.name}`;
+      const cancelled = await store.transition(id, LIVE_STATES, 'cancelled', deps.clock.now(), { reason });
       if (!cancelled) {
         const now = await this.get(id);
         throw new ApiError('conflict', `dispatch ${id} already ended as ${now.state}`);
       }
-      await releaseResources(deps, cancelled, deps.log.child({ dispatchId: id }));
+      await deps.decisions.record({
+        kind: 'cancel',
+        reason,
+        dispatch_id: id,
+        route: cancelled.route,
+        scope: cancelled.scope,
+        provider: cancelled.provider,
+      });
+      await releaseResources(deps, cancelled, deps.log.child({ dispatchId: id }), reason);
       return cancelled;
     },
 
     async routeViews() {
-      const live = await deps.store.countLive();
+      const live = await store.countLive();
       return deps.config.routes.map((route) => ({
         name: route.name,
         labels: [...route.labels],
@@ -86,27 +147,43 @@ export function createDispatchService(deps: ServiceDeps) {
       }));
     },
 
+    /** The dispatch by id or job handle, explained as readable text. */
+    async why(idOrHandle: string): Promise<{ record: DispatchRecord | undefined; text: string }> {
+      const record = (await store.get(idOrHandle)) ?? (await store.getByHandle(idOrHandle));
+      return explainDispatch(deps, { health, usage }, idOrHandle, record);
+    },
+
+    decisions(query: { dispatch_id?: string; after?: number; limit: number }) {
+      return store.listDecisions(query);
+    },
+
     /** Store open and Forgejo reachable (one cheap call per distinct token). */
     async ready(signal?: AbortSignal): Promise<{ ok: boolean; checks: Record<string, string> }> {
       const checks: Record<string, string> = {};
-      checks.store = (await deps.store.ping()) ? 'ok' : 'unavailable';
+      checks.store = (await store.ping()) ? 'ok' : 'unavailable';
+      if (!accepting) checks.shutdown = 'shutting down';
       const first = deps.config.scopes[0];
       if (first) {
         try {
           await deps.forgejoFor(first.key).listJobs(parseScope(first.key), signal ? { signal } : {});
           checks.forgejo = 'ok';
         } catch (error) {
-          checks.forgejo = (error as Error).message;
+          checks.forgejo = errorSummary(error);
         }
       }
       return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
     },
 
-    reconcile: (signal?: AbortSignal) => reconcileOnce(deps, signal),
+    reconcile: (signal?: AbortSignal) => reconcileOnce(deps, reconcileContext, signal),
+
+    /** Refuses new dispatches from now on (graceful shutdown); running work continues. */
+    stopAccepting(): void {
+      accepting = false;
+    },
 
     /** Waits for background provisioning to settle (graceful shutdown, tests). */
     async drain(): Promise<void> {
-      while (inFlight.size > 0) await Promise.all([...inFlight]);
+      while (inFlight.size > 0) await Promise.all([...inFlight.values()]);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { DispatchRecord } from '@forgejo-fleet/store';
+import type { Decision, DispatchRecord } from '@forgejo-fleet/store';
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -19,6 +19,8 @@ export function dispatchView(record: DispatchRecord) {
     provider: record.provider,
     instance_id: record.instance_id,
     error: record.error,
+    machine: record.machine,
+    retries: record.retries,
     created_at: iso(record.created_at),
     updated_at: iso(record.updated_at),
     transitions: record.transitions.map((t) => ({
@@ -27,4 +29,9 @@ export function dispatchView(record: DispatchRecord) {
       ...(t.reason === undefined ? {} : { reason: t.reason }),
     })),
   };
+}
+
+/** A decision as the API shows it. */
+export function decisionView(decision: Decision) {
+  return { ...decision, at: iso(decision.at) };
 }

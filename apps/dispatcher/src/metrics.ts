@@ -1,0 +1,117 @@
+import type { Store } from '@forgejo-fleet/store';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ServiceObserver } from './service/observer.js';
+
+const PHASE_BUCKETS = [0.05, 0.25, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600];
+const CALL_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Phase names as operators read them: the state a dispatch left and the one it reached. */
+const PHASES: Record<string, string> = {
+  'accepted>registering': 'accepted',
+  'registering>provisioning': 'registered',
+  'provisioning>booting': 'created',
+  'booting>running': 'running',
+  'running>finished': 'finished',
+  'booting>finished': 'finished',
+};
+
+export interface DispatcherMetrics {
+  readonly registry: Registry;
+  readonly observer: ServiceObserver;
+  /** Counts Forgejo API calls (wired to the Forgejo client's `onRequest`). */
+  forgejoCall(operation: string, result: string): void;
+}
+
+/**
+ * prom-client metrics on a registry of our own (never the global one, so two dispatchers in one
+ * test process do not clash). Labels are routes, providers, states and outcomes: never an id or a
+ * handle, so cardinality stays bounded by the config.
+ */
+export function createDispatcherMetrics(store: Pick<Store, 'countLive'>): DispatcherMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'forgejo_fleet_dispatcher_' });
+  const dispatches = new Counter({
+    name: 'forgejo_fleet_dispatches_total',
+    help: 'Dispatches that reached an outcome, by route, provider and outcome.',
+    labelNames: ['route', 'provider', 'outcome'] as const,
+    registers: [registry],
+  });
+  const refusals = new Counter({
+    name: 'forgejo_fleet_dispatch_refusals_total',
+    help: 'Dispatch requests refused by a limit, budget or provider outage, by route and reason.',
+    labelNames: ['route', 'reason'] as const,
+    registers: [registry],
+  });
+  const phases = new Histogram({
+    name: 'forgejo_fleet_dispatch_phase_seconds',
+    help: 'Time a dispatch spent reaching each phase (accepted → registered → created → running → finished).',
+    labelNames: ['phase', 'route', 'provider'] as const,
+    buckets: PHASE_BUCKETS,
+    registers: [registry],
+  });
+  const providerCalls = new Histogram({
+    name: 'forgejo_fleet_provider_call_seconds',
+    help: 'Provider API calls by provider, operation and result (ok or error class).',
+    labelNames: ['provider', 'operation', 'result'] as const,
+    buckets: CALL_BUCKETS,
+    registers: [registry],
+  });
+  const forgejoCalls = new Counter({
+    name: 'forgejo_fleet_forgejo_calls_total',
+    help: 'Forgejo API calls by operation and result.',
+    labelNames: ['operation', 'result'] as const,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'forgejo_fleet_errors_total',
+    help: 'Errors by class (capacity, quota, rate-limited, transient, fatal, forgejo, reconcile, internal).',
+    labelNames: ['class'] as const,
+    registers: [registry],
+  });
+  const reconcile = new Histogram({
+    name: 'forgejo_fleet_reconcile_seconds',
+    help: 'Duration of one reconcile pass.',
+    buckets: CALL_BUCKETS,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'forgejo_fleet_live_vms',
+    help: 'Dispatches that may own a VM or registration right now, by route.',
+    labelNames: ['route'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const live = await store.countLive();
+      for (const [route, n] of live.byRoute) this.set({ route }, n);
+    },
+  });
+
+  return {
+    registry,
+    observer: {
+      transition(record, from, ms) {
+        const provider = record.provider ?? 'none';
+        const phase = PHASES[`${from}>${record.state}`];
+        if (phase) phases.observe({ phase, route: record.route, provider }, ms / 1000);
+        if (record.state === 'finished' || record.state === 'failed' || record.state === 'cancelled') {
+          dispatches.inc({ route: record.route, provider, outcome: record.state });
+        }
+      },
+      providerCall(provider, operation, result, ms) {
+        providerCalls.observe({ provider, operation, result }, ms / 1000);
+      },
+      refused(route, reason) {
+        refusals.inc({ route, reason });
+      },
+      error(errorClass) {
+        errors.inc({ class: errorClass });
+      },
+      reconciled(ms) {
+        reconcile.observe(ms / 1000);
+      },
+    },
+    forgejoCall(operation, result) {
+      forgejoCalls.inc({ operation, result });
+    },
+  };
+}

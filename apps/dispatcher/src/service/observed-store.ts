@@ -1,0 +1,37 @@
+import type { Store } from '@forgejo-fleet/store';
+import type { ServiceObserver } from './observer.js';
+
+/**
+ * The store with every successful transition reported to the observer (phase durations for the
+ * metrics), so no business function has to remember to report one.
+ */
+export function observedStore(store: Store, observer: ServiceObserver): Store {
+  return {
+    ...bind(store),
+    async transition(id, from, to, at, patch) {
+      const record = await store.transition(id, from, to, at, patch);
+      if (record) {
+        const previous = record.transitions.at(-2);
+        if (previous) observer.transition(record, previous.state, Math.max(0, at - previous.at));
+      }
+      return record;
+    },
+  };
+}
+
+function bind(store: Store): Store {
+  return {
+    insert: (d) => store.insert(d),
+    get: (id) => store.get(id),
+    getByHandle: (h) => store.getByHandle(h),
+    transition: (...args) => store.transition(...args),
+    list: (q) => store.list(q),
+    listLive: () => store.listLive(),
+    countLive: () => store.countLive(),
+    appendDecision: (d) => store.appendDecision(d),
+    listDecisions: (q) => store.listDecisions(q),
+    usage: (since, now) => store.usage(since, now),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,192 @@
+import type { Decision, DispatchRecord } from '@forgejo-fleet/store';
+import type { UsageMeter } from './budgets.js';
+import type { ServiceDeps } from './deps.js';
+import type { ProviderHealth } from './provider-health.js';
+import { enteredAt, firstEnteredAt } from './reconcile/context.js';
+import { retryBackoff } from './reconcile/pickup-timeout.js';
+
+/**
+ * `why`: everything the dispatcher knows about one dispatch, as text an operator reads top to
+ * bottom: what it is, which route and credentials, limits and budgets, every provider attempt,
+ * the timers, where it is now and what happens next.
+ */
+export async function explainDispatch(
+  deps: ServiceDeps,
+  guards: { health: ProviderHealth; usage: UsageMeter },
+  asked: string,
+  record: DispatchRecord | undefined,
+): Promise<{ record: DispatchRecord | undefined; text: string }> {
+  if (record === undefined) {
+    return {
+      record,
+      text: [
+        `no dispatch for ${asked}.`,
+        'If this is a waiting job, the autoscaler has not asked for a VM for it: check that a route',
+        'takes its labels (GET /v1/routes), that its scope is configured on both services, and the',
+        "autoscaler's skipped-jobs metric and logs for the reason it was passed over.",
+      ].join('\n'),
+    };
+  }
+  const now = deps.clock.now();
+  const at = (ms: number) => `${new Date(ms).toISOString()} (${relative(ms - now)})`;
+  const lines: string[] = [];
+  const job = record.job;
+  lines.push(
+    `dispatch ${record.id}${record.handle ? ` for job handle ${record.handle}` : ' (manual, no job handle)'}` +
+      (job ? ` — job "${job.name}" #${job.id}, attempt ${job.attempt}` : ''),
+  );
+  lines.push(
+    `state: ${record.state} since ${at(record.updated_at)}${record.error ? ` — ${record.error}` : ''}`,
+  );
+  lines.push(`requested by client ${record.client} with labels [${record.labels.join(', ')}]`);
+
+  const route = deps.config.routes.find((r) => r.name === record.route);
+  lines.push(
+    route
+      ? `route: ${route.name} (takes [${route.labels.join(', ')}]; the route with the fewest labels covering the job wins); providers in order: ${route.providers.join(' → ')}`
+      : `route: ${record.route} (no longer configured)`,
+  );
+  const scope = deps.config.scopes.find((s) => s.key === record.scope);
+  lines.push(
+    `scope: ${record.scope}; Forgejo credentials: ${scope ? `scopes."${scope.key}" (token from ${scope.forgejo_token.source})` : 'scope no longer configured'}`,
+  );
+  if (record.runner) lines.push(`runner registration: ${record.runner.name} (id ${record.runner.id})`);
+
+  lines.push('limits:');
+  const live = await deps.store.countLive();
+  lines.push(`  global: ${live.total} of ${deps.config.limits.max_vms} live VMs`);
+  if (route) {
+    lines.push(
+      `  route ${route.name}: ${live.byRoute.get(route.name) ?? 0} of ${route.limits.max_vms} live VMs`,
+    );
+    if (route.limits.max_vms_per_scope !== undefined) {
+      const inScope = live.byRouteScope.get(`${route.name}\u0000${record.scope}`) ?? 0;
+      lines.push(
+        `  scope ${record.scope} on ${route.name}: ${inScope} of ${route.limits.max_vms_per_scope} live VMs`,
+      );
+    }
+  }
+  const budgets = await guards.usage.states(deps, record.route, record.scope);
+  if (budgets.length === 0) lines.push('  budgets: none configured');
+  for (const budget of budgets) {
+    const used = budget.unit === 'minutes' ? `${Math.floor(budget.used)} VM-minutes` : budget.used.toFixed(2);
+    lines.push(
+      `  budget ${budget.cap}: ${used} of ${budget.limit} used today${budget.used >= budget.limit ? ' — SPENT' : ''}`,
+    );
+  }
+
+  const decisions = await deps.store.listDecisions({ dispatch_id: record.id, limit: 1000 });
+  lines.push('decisions:');
+  if (decisions.length === 0) lines.push('  none yet');
+  for (const decision of decisions) lines.push(`  ${formatDecision(decision)}`);
+
+  const snapshot = guards.health.snapshot(now);
+  const cooling = Object.entries(snapshot.choices).filter(([key]) =>
+    route?.providers.some((p) => key.startsWith(`${p} `)),
+  );
+  const open = Object.entries(snapshot.circuits).filter(([name]) => route?.providers.includes(name));
+  if (cooling.length + open.length > 0) {
+    lines.push('provider health now:');
+    for (const [key, entry] of cooling)
+      lines.push(`  ${key} cooling down until ${at(entry.until)}: ${entry.reason}`);
+    for (const [name, entry] of open)
+      lines.push(`  ${name} circuit open until ${at(entry.until)}: ${entry.reason}`);
+  }
+
+  lines.push('timers:');
+  for (const line of timers(record, route, now, at)) lines.push(`  ${line}`);
+  lines.push(`next: ${nextStep(record, route, now, at)}`);
+  lines.push(
+    `history: ${record.transitions.map((t) => `${t.state} ${new Date(t.at).toISOString()}${t.reason ? ` (${t.reason})` : ''}`).join(' → ')}`,
+  );
+  return { record, text: lines.join('\n') };
+}
+
+type Route = ServiceDeps['config']['routes'][number];
+
+function timers(
+  record: DispatchRecord,
+  route: Route | undefined,
+  now: number,
+  at: (ms: number) => string,
+): string[] {
+  if (!route) return ['none (route not configured)'];
+  const out: string[] = [];
+  const booted = enteredAt(record, 'booting');
+  const born = firstEnteredAt(record, 'booting');
+  if (record.state === 'booting' && booted !== undefined && record.handle !== null) {
+    out.push(
+      `pickup deadline (boot ${minutes(route.timeouts.boot)} + pickup ${minutes(route.timeouts.pickup)}): ${at(booted + route.timeouts.boot + route.timeouts.pickup)}`,
+    );
+  }
+  if (born !== undefined && (record.state === 'booting' || record.state === 'running')) {
+    out.push(
+      `max lifetime ${minutes(route.timeouts.max_lifetime)}: VM killed at ${at(born + route.timeouts.max_lifetime)}`,
+    );
+  }
+  out.push(
+    `job timeout inside the VM: ${minutes(route.timeouts.job)}; fresh VMs after pickup timeouts: ${record.retries} of ${route.timeouts.pickup_retries}`,
+  );
+  void now;
+  return out;
+}
+
+function nextStep(
+  record: DispatchRecord,
+  route: Route | undefined,
+  now: number,
+  at: (ms: number) => string,
+): string {
+  switch (record.state) {
+    case 'accepted':
+      return 'registering the runner; if nothing happens within 30 s (a restart), the reconciler resumes it';
+    case 'registering':
+      return record.retries > 0
+        ? `a fresh VM is made after the retry backoff (from ${at(record.updated_at + retryBackoff(record.retries))})`
+        : 'registering an ephemeral runner in the scope, then creating the VM';
+    case 'provisioning':
+      return 'creating the VM, walking the providers and machine choices in order';
+    case 'booting': {
+      if (record.handle === null) return 'the VM boots and runs its runner; it ends when the VM powers off';
+      const booted = enteredAt(record, 'booting') ?? now;
+      const deadline = route ? booted + route.timeouts.boot + route.timeouts.pickup : undefined;
+      return `waiting for the runner to pick up the job${deadline ? `; if it has not by ${at(deadline)}, the VM is killed and ${record.retries < (route?.timeouts.pickup_retries ?? 0) ? 'the job gets a fresh VM' : 'the dispatch fails'}` : ''}; if the job leaves the queue first (cancelled), the VM is deleted`;
+    }
+    case 'running':
+      return 'the job runs; when it ends the VM powers off and the reconciler deletes it and the registration';
+    case 'finished':
+      return 'nothing: the job ran and its VM and registration are gone';
+    case 'failed':
+      return 'nothing: the dispatch failed (see the error and decisions above); the job, if still waiting, needs a new dispatch';
+    case 'cancelled':
+      return 'nothing: the dispatch was cancelled and its VM and registration deleted';
+  }
+}
+
+function formatDecision(decision: Decision): string {
+  const where = [decision.provider, decision.choice].filter((x) => x !== null).join(' ');
+  const parts = [
+    new Date(decision.at).toISOString(),
+    decision.kind,
+    decision.attempt !== null ? `attempt ${decision.attempt}` : null,
+    where === '' ? null : where,
+    decision.error_class !== null ? `[${decision.error_class}]` : null,
+    decision.cost !== null ? `~${decision.cost}/h` : null,
+  ].filter((x) => x !== null);
+  return `${parts.join(' ')}: ${decision.reason}`;
+}
+
+function minutes(ms: number): string {
+  return ms >= 3_600_000 && ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : `${Math.round(ms / 60_000)} min`;
+}
+
+function relative(deltaMs: number): string {
+  const abs = Math.abs(deltaMs);
+  const text =
+    abs < 60_000
+      ? `${Math.round(abs / 1000)} s`
+      : abs < 3_600_000
+        ? `${Math.round(abs / 60_000)} min`
+        : `${(abs / 3_600_000).toFixed(1)} h`;
+  return deltaMs >= 0 ? `in ${text}` : `${text} ago`;
+}
