@@ -15,7 +15,7 @@ export { RECONCILE, type ReconcileContext } from './context.js';
 
 /**
  * Order matters: finished VMs first (a VM that powered off is done whatever else holds), then
- * pickups, then the rules that kill (cancel, pickup timeout, lifetime), then resuming what a crash
+ * pickups, then the rules that kill (cancel, the lifetime cap, pickup timeout), then resuming what a crash
  * left, and last the sweeps for what no dispatch owns. Each step re-reads nothing the earlier
  * steps changed except through compare-and-set, so a record ended by one step is skipped by the next.
  */
@@ -23,8 +23,8 @@ const STEPS: readonly [string, Step][] = [
   ['finish', finishGone],
   ['running', markRunning],
   ['cancelled-before-pickup', cancelledBeforePickup],
-  ['pickup-timeout', pickupTimeout],
   ['lifetime', lifetimeCap],
+  ['pickup-timeout', pickupTimeout],
   ['resume', resumeStuck],
   ['orphans', reapOrphans],
   ['stale-registrations', sweepRegistrations],

@@ -2,7 +2,7 @@ import { parseScope } from '@forgejo-fleet/forgejo';
 import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
 import { runnerDescription } from '../provision.js';
-import { RECONCILE, type ReconcileContext, type Step } from './context.js';
+import { RECONCILE, type Step } from './context.js';
 
 /**
  * Runner registrations of ours that no live dispatch holds: left by a crash between registering
