@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { parseDispatcherConfig } from '@forgejo-fleet/config';
+import type { MachineChoice } from '@forgejo-fleet/providers';
 import { openSqliteStore } from '@forgejo-fleet/store';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
 import { createApp } from '../http/app.js';
@@ -13,7 +14,17 @@ export const ALICE_TOKEN = 'client-token-alice-0123456789';
 
 /** Fake Forgejo (org acme, user alice), in-memory store and provider, and the real app on top. */
 export async function dispatcherHarness(
-  options: { maxVms?: number; globalMaxVms?: number; chain?: string[] } = {},
+  options: {
+    maxVms?: number;
+    globalMaxVms?: number;
+    chain?: string[];
+    /** Machine choices per provider name (default: one). */
+    choices?: Record<string, MachineChoice[]>;
+    /** Extra YAML inside the small route's `limits` flow map, e.g. `vm_minutes_per_day: 10`. */
+    routeLimits?: string;
+    /** Extra YAML for the acme scope's settings, e.g. `limits: { money_per_day: 1 }`. */
+    acmeSettings?: string;
+  } = {},
 ) {
   const forgejo = await startFakeForgejo();
   forgejo.addUser({ name: 'ops' });
@@ -39,12 +50,12 @@ routes:
   - name: small
     labels: [linux, small]
     providers: [${chain.join(', ')}]
-    limits: { max_vms: ${options.maxVms ?? 100} }
+    limits: { max_vms: ${options.maxVms ?? 100}${options.routeLimits ? `, ${options.routeLimits}` : ''} }
   - name: gpu
     labels: [linux, gpu, large]
     providers: [${chain.join(', ')}]
 scopes:
-  org:acme: { forgejo_token_env: ACME }
+  org:acme: { forgejo_token_env: ACME${options.acmeSettings ? `, ${options.acmeSettings}` : ''} }
   user:alice: { forgejo_token_env: ALICE }
 clients:
   - { name: autoscaler, token_env: C_AUTO, scopes: ['*'] }
@@ -66,7 +77,7 @@ clients:
       },
     }),
   );
-  const providers = new Map(chain.map((name) => [name, memoryProvider(name)]));
+  const providers = new Map(chain.map((name) => [name, memoryProvider(name, options.choices?.[name])]));
   const store = openSqliteStore(':memory:');
   let clock = Date.parse('2026-11-23T10:00:00Z');
   let ids = 0;

@@ -2,36 +2,53 @@ import {
   DEFAULT_CHOICE,
   type Instance,
   type InstanceSpec,
+  type MachineChoice,
   type Provider,
   ProviderError,
   type ProviderErrorClass,
 } from '@forgejo-fleet/providers';
 
-/** An in-memory provider that records every call and can be told to fail. */
-export function memoryProvider(name = 'local') {
+type Failure = { class: ProviderErrorClass; retryAfterMs?: number; afterCreate?: boolean };
+
+/**
+ * An in-memory "cloud" that records every call and can be told to fail: the next creates, the
+ * creates of one machine choice, or a create whose answer is lost after the VM was made.
+ */
+export function memoryProvider(name = 'local', choices: readonly MachineChoice[] = [DEFAULT_CHOICE]) {
   const instances = new Map<string, Instance & { userData: string; key: string }>();
-  const failures: ProviderErrorClass[] = [];
-  const calls: { verb: string; arg: string }[] = [];
+  const failures: Failure[] = [];
+  const byChoice = new Map<string, ProviderErrorClass>();
+  const calls: { verb: string; arg: string; choice?: string }[] = [];
   let next = 1;
   const provider: Provider = {
     name,
     kind: 'memory',
-    choices: [DEFAULT_CHOICE],
+    choices,
     async create(spec: InstanceSpec) {
-      calls.push({ verb: 'create', arg: spec.name });
+      const choice = spec.choice ?? choices[0] ?? DEFAULT_CHOICE;
+      calls.push({ verb: 'create', arg: spec.name, choice: choice.key });
       const failure = failures.shift();
-      if (failure) throw new ProviderError(name, failure, `injected ${failure}`);
-      const existing = [...instances.values()].find((i) => i.key === spec.idempotencyKey);
+      const blocked = byChoice.get(choice.key);
+      if (blocked) throw new ProviderError(name, blocked, `injected ${blocked} on ${choice.key}`);
+      if (failure && !failure.afterCreate) {
+        throw new ProviderError(name, failure.class, `injected ${failure.class}`, {
+          ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+        });
+      }
+      const key = `${spec.idempotencyKey}/${choice.key}`;
+      const existing = [...instances.values()].find((i) => i.key === key);
       if (existing) return existing;
       const instance = {
         id: `i-${next++}`,
         name: spec.name,
         state: 'running' as const,
         tags: { ...spec.tags },
+        machine: choice.key,
         userData: spec.userData,
-        key: spec.idempotencyKey,
+        key,
       };
       instances.set(instance.id, instance);
+      if (failure?.afterCreate) throw new ProviderError(name, failure.class, 'injected: the answer was lost');
       return instance;
     },
     async delete(id: string) {
@@ -52,7 +69,22 @@ export function memoryProvider(name = 'local') {
     instances,
     calls,
     failNext(...classes: ProviderErrorClass[]) {
-      failures.push(...classes);
+      failures.push(...classes.map((c) => ({ class: c })));
+    },
+    /** The next create fails with `class` and a Retry-After. */
+    failNextWithRetryAfter(errorClass: ProviderErrorClass, retryAfterMs: number) {
+      failures.push({ class: errorClass, retryAfterMs });
+    },
+    /** The next create makes the VM, then its answer is lost (a timeout, a reset connection). */
+    loseNextAnswer() {
+      failures.push({ class: 'transient', afterCreate: true });
+    },
+    /** Every create on this choice fails with `class` until `clearChoice`. */
+    failChoice(choice: string, errorClass: ProviderErrorClass) {
+      byChoice.set(choice, errorClass);
+    },
+    clearChoice(choice: string) {
+      byChoice.delete(choice);
     },
     /** Simulates the VM powering off after its job. */
     powerOff(id: string) {

@@ -182,6 +182,7 @@ function minutes(ms: number): string {
 
 function relative(deltaMs: number): string {
   const abs = Math.abs(deltaMs);
+  if (abs < 1000) return 'now';
   const text =
     abs < 60_000
       ? `${Math.round(abs / 1000)} s`
