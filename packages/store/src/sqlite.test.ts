@@ -271,3 +271,26 @@ describe('lifecycle of the store', () => {
     );
   });
 });
+
+describe('listLive between passes', () => {
+  it('shows every change since the previous call and drops dispatches that ended', async () => {
+    const store = memoryStore();
+    await store.insert(newDispatch('d1'));
+    await store.insert(newDispatch('d2'));
+    expect((await store.listLive()).map((r) => [r.id, r.state])).toEqual([
+      ['d1', 'accepted'],
+      ['d2', 'accepted'],
+    ]);
+
+    await store.transition('d1', ['accepted'], 'registering', T0);
+    await store.transition('d2', ['accepted'], 'cancelled', T0);
+    await store.insert(newDispatch('d3'));
+
+    const live = await store.listLive();
+    expect(live.map((r) => [r.id, r.state])).toEqual([
+      ['d1', 'registering'],
+      ['d3', 'accepted'],
+    ]);
+    expect(live[0]?.transitions.map((t) => t.state)).toEqual(['accepted', 'registering']);
+  });
+});

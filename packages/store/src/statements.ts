@@ -15,6 +15,8 @@ export interface Statements {
   readonly getById: Statement;
   readonly getByHandle: Statement;
   readonly listLive: Statement;
+  readonly listLiveVersions: Statement;
+  readonly getManyById: Statement;
   readonly countLive: Statement;
   readonly ping: Statement;
   readonly appendDecision: Statement;
@@ -56,6 +58,12 @@ export function prepareStatements(db: Database): Statements {
     getByHandle: db.prepare(`${SELECT_RECORD} WHERE d.handle = ?`),
     // Oldest first: the reconciler looks at the dispatches that have waited longest first.
     listLive: db.prepare(`${SELECT_RECORD} WHERE d.state IN ${LIVE_STATES_SQL} ORDER BY d.created_at, d.id`),
+    // Every write appends a transition, so (id, last seq) names a version of a record: the
+    // reconciler's snapshot reads only this, and the full rows of records that changed.
+    listLiveVersions: db.prepare(`
+      SELECT d.id, (SELECT max(t.seq) FROM transitions t WHERE t.dispatch_id = d.id) AS seq
+        FROM dispatches d WHERE d.state IN ${LIVE_STATES_SQL} ORDER BY d.created_at, d.id`),
+    getManyById: db.prepare(`${SELECT_RECORD} WHERE d.id IN (SELECT value FROM json_each(?))`),
     // INDEXED BY: without ANALYZE statistics the planner prefers dispatches_by_state plus a sort,
     // ~9x slower at 20,000 live rows; naming the index also fails loudly at prepare if it is gone.
     countLive: db.prepare(`
