@@ -1,6 +1,11 @@
 import type { DispatcherConfig } from '@forgejo-fleet/config';
 import { createForgejoClient, type ForgejoClient, type RequestEvent } from '@forgejo-fleet/forgejo';
-import { createShellProvider, type Provider } from '@forgejo-fleet/providers';
+import {
+  type AnyProviderConfig,
+  createProvider,
+  type Provider,
+  sharedProviderDeps,
+} from '@forgejo-fleet/providers';
 
 /** One Forgejo client per configured scope, each holding that scope's token. */
 export function forgejoClients(
@@ -33,27 +38,31 @@ export class UnsupportedProviderError extends Error {
 
 /**
  * One provider per (provider, scope): a scope with credential overrides gets its own instance,
- * the others share the default one.
+ * the others share the default one. Every provider comes from the static registry and shares one
+ * set of deps, so the Hetzner providers (and scopes) using one project token share one rate limiter.
  */
 export function providerInstances(config: DispatcherConfig): (name: string, scopeKey: string) => Provider {
+  const deps = sharedProviderDeps();
   const defaults = new Map<string, Provider>();
   const perScope = new Map<string, Provider>();
-  for (const [name, provider] of Object.entries(config.providers)) {
-    if (provider.kind !== 'shell') {
+  function build(name: string, provider: AnyProviderConfig, override: unknown, where: string): Provider {
+    try {
+      return createProvider(name, provider, override, deps);
+    } catch (error) {
+      // Built at start: a provider that cannot be built is a config error (main exits 78).
       throw new UnsupportedProviderError(
-        `providers.${name}: kind ${provider.kind} is not available in this build yet (available: shell)`,
+        `${where}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    defaults.set(name, createShellProvider(name, provider));
+  }
+  for (const [name, provider] of Object.entries(config.providers)) {
+    defaults.set(name, build(name, provider, undefined, `providers.${name}`));
     for (const scope of config.scopes) {
-      const override = scope.providers[name] as { secret_files: typeof provider.secret_files } | undefined;
-      if (override) {
+      const override = scope.providers[name];
+      if (override !== undefined) {
         perScope.set(
           `${name}\u0000${scope.key}`,
-          createShellProvider(name, {
-            ...provider,
-            secret_files: [...provider.secret_files, ...override.secret_files],
-          }),
+          build(name, provider, override, `scopes.${scope.key}.providers.${name}`),
         );
       }
     }

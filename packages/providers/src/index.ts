@@ -1,3 +1,42 @@
+export { abortError, type ProviderClock, systemClock } from './clock.js';
+export {
+  CHECK_NAMES,
+  type CheckOutcome,
+  type ConformanceCheck,
+  type ConformanceOptions,
+  type ConformanceRun,
+  type ConformanceSubject,
+  conformanceChecks,
+} from './conformance/checks.js';
+export {
+  CLIENT_TOKEN_MAX,
+  classifyEc2Error,
+  clientToken,
+  createEc2Provider,
+  EC2_KIND,
+  type Ec2CredentialsConfig,
+  type Ec2ProviderConfig,
+  type Ec2ProviderDeps,
+  type Ec2ProviderOptions,
+  ec2Choices,
+  ec2ClientConfig,
+} from './ec2/index.js';
+export {
+  classifyHcloudError,
+  createHetznerProvider,
+  createRateLimiter,
+  HETZNER_KIND,
+  type HetznerCredentialsConfig,
+  type HetznerProviderConfig,
+  type HetznerProviderDeps,
+  type HetznerProviderOptions,
+  hetznerChoices,
+  labelSelector,
+  labelsToTags,
+  type RateLimiter,
+  RateLimiters,
+  tagsToLabels,
+} from './hetzner/index.js';
 export {
   type CallOptions,
   DEFAULT_CHOICE,
@@ -10,6 +49,16 @@ export {
   type ProviderErrorClass,
 } from './provider.js';
 export {
+  type AnyProviderConfig,
+  type CredentialsByKind,
+  createProvider,
+  type ProviderConfigOf,
+  type ProviderDeps,
+  type ProviderModule,
+  providerModules,
+  sharedProviderDeps,
+} from './registry.js';
+export {
   API_VERSION as SHELL_API_VERSION,
   createShellProvider,
   EXIT as SHELL_EXIT,
@@ -20,5 +69,5 @@ export {
   VERBS as SHELL_VERBS,
   type Verb as ShellVerb,
 } from './shell/index.js';
-// The conformance suite imports vitest, so it is the subpath `@forgejo-fleet/providers/conformance`
-// (src/conformance/index.ts), never part of what the dispatcher loads.
+// The checks above are plain functions (node:assert); the vitest wrapper `describeProviderConformance`
+// is the subpath `@forgejo-fleet/providers/conformance`, never part of what the dispatcher loads.

@@ -94,4 +94,12 @@ export interface Provider {
   get(id: string, options?: CallOptions): Promise<Instance | undefined>;
   /** Every instance carrying all of `tags` (normally the fleet id), across all pages. */
   list(tags: Readonly<Record<string, string>>, options?: CallOptions): Promise<Instance[]>;
+  /**
+   * Optional: deletes many instances in as few calls as the cloud allows (EC2 terminates in
+   * batches); same per-id answers as `delete`. Callers fall back to `delete` when it is absent.
+   */
+  deleteMany?(
+    ids: readonly string[],
+    options?: CallOptions,
+  ): Promise<Readonly<Record<string, 'deleted' | 'not-found'>>>;
 }

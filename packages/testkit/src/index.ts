@@ -5,6 +5,7 @@ export { RUNNER_IDLE_MS, RUNNER_OFFLINE_MS } from './fake-forgejo/runner-model.j
 export { type RunningFakeForgejo, startFakeForgejo } from './fake-forgejo/server.js';
 export type {
   Delivery,
+  DeliveryFaults,
   FakeCall,
   FakeForgejoOptions,
   FakeHook,
@@ -18,6 +19,18 @@ export type {
   FakeUser,
   FaultRule,
 } from './fake-forgejo/types.js';
+export { LabelSelectorError, parseLabelSelector } from './fake-hetzner/label-selector.js';
+export { FAKE_HETZNER_TOKEN, type RunningFakeHetzner, startFakeHetzner } from './fake-hetzner/server.js';
+export type {
+  CreateErrorRule as FakeHetznerCreateErrorRule,
+  FakeHetznerCall,
+  FakeHetznerError,
+  FakeHetznerOptions,
+  FakeImage as FakeHetznerImage,
+  FakeServer as FakeHetznerServer,
+  FakeServerStatus as FakeHetznerServerStatus,
+  FaultRule as FakeHetznerFaultRule,
+} from './fake-hetzner/types.js';
 export {
   DEFAULT_FETCH_INTERVAL_MS,
   type OneJobArgs,

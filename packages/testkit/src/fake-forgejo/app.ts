@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
+import { addAccountRoutes } from './accounts-routes.js';
 import { actionsRoutes, listJobsHandler } from './actions-routes.js';
 import { authenticate } from './auth.js';
 import { callLog } from './call-log.js';
@@ -9,7 +10,7 @@ import { notFound } from './errors.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
 import { hooksRoutes } from './hooks-routes.js';
 import { createLifecycle } from './lifecycle.js';
-import { pushPayload } from './payloads.js';
+import { pullRequestPayload, pushPayload } from './payloads.js';
 import { RUNNER_SERVICE_PATH } from './rpc-protocol.js';
 import { runnerSnapshot } from './runner-model.js';
 import { runnerRpcRoutes } from './runner-rpc.js';
@@ -17,6 +18,7 @@ import { adminScope, orgScope, repoScope, userScope } from './scope-middleware.j
 import { accountByName, createState, repoByName, repoFullName, type State } from './state.js';
 import type {
   Delivery,
+  DeliveryFaults,
   FakeCall,
   FakeForgejoOptions,
   FakeHook,
@@ -70,6 +72,10 @@ export interface FakeForgejo {
   settleDeliveries(): Promise<void>;
   /** Sends a `push` delivery (branch `main` unless given) to the repo's matching active hooks. */
   emitPush(repo: string, branch?: string): Promise<void>;
+  /** Sends a `pull_request` delivery (action `opened`) to the repo's matching active hooks. */
+  emitPullRequest(repo: string): Promise<void>;
+  /** Drops or duplicates webhook deliveries from now on; `null` switches faults off. */
+  setDeliveryFaults(faults: DeliveryFaults | null): void;
   // Faults
   injectFault(f: FaultRule): void;
   clearFaults(): void;
@@ -101,6 +107,7 @@ export function buildFakeForgejo(opts: FakeForgejoOptions = {}): {
 
   const api = new Hono<AppEnv>();
   api.use('*', authenticate(state));
+  addAccountRoutes(api, state);
   api.use('/admin/*', ...adminScope());
   api.use('/orgs/:org/*', ...orgScope(state));
   api.use('/user/*', ...userScope());
@@ -223,6 +230,15 @@ export function buildFakeForgejo(opts: FakeForgejoOptions = {}): {
       const repo = repoByName(state, owner, name);
       if (!repo) throw new Error(`fake forgejo: unknown repo ${repoName}`);
       return deliverer.dispatch(repo, 'push', pushPayload(state, repo, `refs/heads/${branch}`), branch);
+    },
+    emitPullRequest(repoName) {
+      const [owner = '', name = ''] = repoName.split('/');
+      const repo = repoByName(state, owner, name);
+      if (!repo) throw new Error(`fake forgejo: unknown repo ${repoName}`);
+      return deliverer.dispatch(repo, 'pull_request', pullRequestPayload(state, repo));
+    },
+    setDeliveryFaults(faults) {
+      deliverer.setFaults(faults);
     },
     injectFault(f) {
       faults.add(f);

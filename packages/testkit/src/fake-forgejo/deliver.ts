@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { branchMatches } from './hook-model.js';
 import type { HookRecord, RepoRecord, State } from './state.js';
-import type { Delivery } from './types.js';
+import type { Delivery, DeliveryFaults } from './types.js';
 
 /** Sends webhook deliveries and lets tests wait for the ones in flight. */
 export interface Deliverer {
@@ -11,6 +11,8 @@ export interface Deliverer {
   settled(): Promise<void>;
   /** Aborts deliveries in flight. */
   abort(): void;
+  /** Drop or duplicate deliveries from now on (`null`: deliver normally). */
+  setFaults(faults: DeliveryFaults | null): void;
 }
 
 /** Hooks that see events of `repo`: its repo hooks, its owner's hooks, and system hooks. */
@@ -69,13 +71,35 @@ function refusal(url: string): string | null {
 export function createDeliverer(state: State): Deliverer {
   const inFlight = new Set<Promise<void>>();
   const closing = new AbortController();
+  let faults: DeliveryFaults | null = null;
+  let sequence = 0;
 
   async function deliverOne(hook: HookRecord, event: string, payloadObj: unknown): Promise<void> {
     const id = randomUUID();
     // Forgejo marshals payloads with two-space indentation; the signature covers these exact bytes.
     const payload = JSON.stringify(payloadObj, null, 2);
     const body = hook.contentType === 'json' ? payload : `payload=${encodeURIComponent(payload)}`;
-    const record: Delivery = {
+    const n = ++sequence;
+    if (faults?.drop?.(n, event)) {
+      state.deliveries.push({
+        ...attemptRecord(hook, id, event, payload, body),
+        error: 'dropped by fault injection',
+      });
+      state.log(`delivery ${id} (${event}) to hook ${hook.id} dropped by fault injection`);
+      return;
+    }
+    await send(hook, id, event, payload, body);
+    if (faults?.duplicate) await send(hook, id, event, payload, body);
+  }
+
+  function attemptRecord(
+    hook: HookRecord,
+    id: string,
+    event: string,
+    payload: string,
+    body: string,
+  ): Delivery {
+    return {
       id,
       hookId: hook.id,
       event,
@@ -88,6 +112,10 @@ export function createDeliverer(state: State): Deliverer {
       error: null,
       ok: false,
     };
+  }
+
+  async function send(hook: HookRecord, id: string, event: string, payload: string, body: string) {
+    const record = attemptRecord(hook, id, event, payload, body);
     state.deliveries.push(record);
     const refused = refusal(hook.url);
     if (refused) {
@@ -134,6 +162,9 @@ export function createDeliverer(state: State): Deliverer {
     },
     abort() {
       closing.abort();
+    },
+    setFaults(next) {
+      faults = next;
     },
   };
 }

@@ -116,3 +116,23 @@ export function pushPayload(state: State, repo: RepoRecord, ref: string): Record
     sender: pusher,
   };
 }
+
+/** A minimal `api.PullRequestPayload` (action `opened`) for a pull request from `feature` into `main`. */
+export function pullRequestPayload(state: State, repo: RepoRecord): Record<string, unknown> {
+  const sender = userJson(state, repo.ownerId);
+  const repository = repositoryJson(state, repo);
+  return {
+    action: 'opened',
+    number: 1,
+    pull_request: {
+      id: 1,
+      number: 1,
+      title: 'change',
+      state: 'open',
+      head: { ref: 'feature', label: 'feature', repo: repository },
+      base: { ref: 'main', label: 'main', repo: repository },
+    },
+    repository,
+    sender,
+  };
+}

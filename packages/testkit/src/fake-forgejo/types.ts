@@ -163,6 +163,16 @@ export interface Delivery {
   ok: boolean;
 }
 
+/**
+ * Webhook delivery faults of `setDeliveryFaults`. `drop` is asked once per delivery, numbered from 1 in the
+ * order they start; a dropped delivery is recorded with an error and never sent. `duplicate` sends every
+ * delivery that is not dropped a second time, identical (same `X-Forgejo-Delivery`), after the first.
+ */
+export interface DeliveryFaults {
+  drop?: (n: number, event: string) => boolean;
+  duplicate?: boolean;
+}
+
 /** A fault rule of `injectFault`. */
 export interface FaultRule {
   /** HTTP method to match (case-insensitive); any when omitted. */

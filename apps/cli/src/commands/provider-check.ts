@@ -1,0 +1,114 @@
+import { ConfigError, type DispatcherConfig, loadDispatcherConfig } from '@forgejo-fleet/config';
+import { formatScope, parseScope, ScopeSyntaxError } from '@forgejo-fleet/forgejo';
+import { type AnyProviderConfig, conformanceChecks, createProvider } from '@forgejo-fleet/providers';
+import { parseFlags } from '../flags.js';
+import { type CliIo, configLoadOptions, EXIT, UsageError } from '../io.js';
+
+export const providerCheckHelp = `Usage: forgejo-fleet provider-check --dispatcher FILE --provider NAME [--scope KEY] [--yes]
+
+Runs the provider conformance checks against a configured provider and deletes what it made.
+
+The instances are tagged with throwaway fleet ids (forgejo-fleet=ff-conf-…), so no fleet's
+instances are ever touched. --scope uses that scope's credential overrides. Against a real
+cloud (ec2 or hetzner without a loopback endpoint) it creates a few billed VMs and needs --yes.
+Exit 0 when every check passed, 1 when one failed, 2 for a bad config, 64 for bad usage.`;
+
+/** Ids in each provider's format that never exist, for the "unknown id" check. */
+const UNKNOWN_IDS: Readonly<Record<string, string>> = {
+  ec2: 'i-0000000000000dead',
+  hetzner: '9007199254740991',
+};
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** Whether the provider would create VMs in a real cloud account. */
+export function isRealCloud(provider: AnyProviderConfig): boolean {
+  if (provider.kind === 'shell') return false;
+  if (provider.endpoint === undefined) return true;
+  return !LOOPBACK.has(new URL(provider.endpoint).hostname);
+}
+
+function scopeOverride(config: DispatcherConfig, name: string, text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  let key: string;
+  try {
+    key = formatScope(parseScope(text));
+  } catch (error) {
+    if (error instanceof ScopeSyntaxError) throw new UsageError(error.message);
+    throw error;
+  }
+  const scope = config.scopes.find((s) => s.key.toLowerCase() === key.toLowerCase());
+  if (scope === undefined) {
+    throw new UsageError(`no scope "${text}" (scopes: ${config.scopes.map((s) => s.key).join(', ')})`);
+  }
+  return scope.providers[name];
+}
+
+function describeError(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+export async function providerCheck(argv: readonly string[], io: CliIo): Promise<number> {
+  const flags = parseFlags(argv, {
+    dispatcher: 'string',
+    provider: 'string',
+    scope: 'string',
+    yes: 'boolean',
+  });
+  if (flags.dispatcher === undefined || flags.provider === undefined) {
+    throw new UsageError('provider-check needs --dispatcher FILE and --provider NAME');
+  }
+  let config: DispatcherConfig;
+  try {
+    config = loadDispatcherConfig(flags.dispatcher, configLoadOptions(io));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.stderr(`${error.message}\n`);
+    return EXIT.invalidConfig;
+  }
+  const name = flags.provider;
+  const providerConfig = config.providers[name];
+  if (providerConfig === undefined) {
+    throw new UsageError(`no provider "${name}" (providers: ${Object.keys(config.providers).join(', ')})`);
+  }
+  const override = scopeOverride(config, name, flags.scope);
+  if (isRealCloud(providerConfig) && flags.yes !== true) {
+    io.stderr(
+      `forgejo-fleet provider-check: provider "${name}" (${providerConfig.kind}) is a real cloud account; ` +
+        'the checks create a few VMs there (billed, then deleted). Run again with --yes to go ahead.\n',
+    );
+    return EXIT.usage;
+  }
+
+  const provider = createProvider(name, providerConfig, override);
+  const unknownId = UNKNOWN_IDS[providerConfig.kind];
+  const run = conformanceChecks(
+    { provider, cleanup: async () => undefined },
+    unknownId === undefined ? {} : { unknownId },
+  );
+  io.stdout(
+    `provider-check ${name} (kind ${providerConfig.kind}${flags.scope === undefined ? '' : `, scope ${flags.scope}`}), ` +
+      `test fleets ${run.fleets.join(', ')}\n`,
+  );
+  let failed = 0;
+  try {
+    for (const check of run.checks) {
+      try {
+        const outcome = await check.run();
+        io.stdout(
+          outcome.status === 'passed' ? `ok    ${check.name}\n` : `skip  ${check.name} (${outcome.reason})\n`,
+        );
+      } catch (error) {
+        failed++;
+        io.stdout(`FAIL  ${check.name}: ${describeError(error)}\n`);
+      }
+    }
+  } finally {
+    const cleanup = await run.cleanup();
+    io.stdout(`cleanup: deleted ${cleanup.deleted} instance${cleanup.deleted === 1 ? '' : 's'}\n`);
+    for (const problem of cleanup.failed) io.stderr(`cleanup failed: ${problem}\n`);
+    if (cleanup.failed.length > 0) failed++;
+  }
+  io.stdout(failed === 0 ? 'all checks passed\n' : `${failed} check${failed === 1 ? '' : 's'} failed\n`);
+  return failed === 0 ? EXIT.ok : EXIT.failure;
+}

@@ -1,0 +1,27 @@
+import type { DispatcherConfig } from '@forgejo-fleet/config';
+
+/** A `kind: ec2` provider entry of the loaded dispatcher config (secrets resolved). */
+export type Ec2ProviderConfig = Extract<DispatcherConfig['providers'][string], { kind: 'ec2' }>;
+
+/** The credentials block of an EC2 provider, or a scope's override of it (secrets resolved). */
+export type Ec2CredentialsConfig = NonNullable<Ec2ProviderConfig['credentials']>;
+
+/** What the provider reads of its config; limits, cooldowns and concurrency are the dispatcher's. */
+export type Ec2ProviderOptions = Pick<
+  Ec2ProviderConfig,
+  | 'region'
+  | 'image_id'
+  | 'launch_template'
+  | 'instance_types'
+  | 'subnets'
+  | 'security_groups'
+  | 'key_name'
+  | 'instance_profile'
+  | 'root_volume'
+  | 'spot'
+  | 'imds_hop_limit'
+  | 'hourly_prices'
+> & {
+  readonly endpoint?: string | undefined;
+  readonly credentials?: Ec2CredentialsConfig | undefined;
+};

@@ -1,0 +1,202 @@
+import type { FakeAction, FakeHetznerOptions, FakeImage, FakeServer } from './types.js';
+
+export const DEFAULT_SERVER_TYPES = ['cpx22', 'cx23', 'cax11', 'ccx13'];
+export const DEFAULT_LOCATIONS = ['fsn1', 'nbg1', 'hel1', 'ash'];
+const ARCH: Readonly<Record<string, string>> = { cax11: 'arm' };
+
+/** The fake project's resources, and how they look in API answers (shapes of hcloud-openapi.json). */
+export function createModel(options: FakeHetznerOptions) {
+  const now = options.now ?? Date.now;
+  const actionMs = options.actionMs ?? 10_000;
+  const serverTypes = [...(options.serverTypes ?? DEFAULT_SERVER_TYPES)];
+  const locations = [...(options.locations ?? DEFAULT_LOCATIONS)];
+  const servers = new Map<number, FakeServer>();
+  const actions = new Map<number, FakeAction>();
+  const images = new Map<number, FakeImage>();
+  let nextServer = 42;
+  let nextAction = 1;
+  let nextImage = 100;
+
+  function iso(ms: number): string {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  function addImage(image: Partial<Omit<FakeImage, 'id'>> & { name?: string | null }): number {
+    const id = nextImage++;
+    images.set(id, {
+      id,
+      name: image.name ?? null,
+      type: image.type ?? 'snapshot',
+      status: image.status ?? 'available',
+      labels: { ...(image.labels ?? {}) },
+      createdAt: image.createdAt ?? now(),
+      description: image.description ?? image.name ?? `snapshot ${id}`,
+    });
+    return id;
+  }
+  addImage({
+    name: 'ubuntu-24.04',
+    type: 'system',
+    description: 'Ubuntu 24.04',
+    createdAt: Date.UTC(2024, 3, 25),
+  });
+  addImage({ name: 'debian-12', type: 'system', description: 'Debian 12', createdAt: Date.UTC(2023, 5, 10) });
+
+  function addAction(command: string, resources: FakeAction['resources'], delayMs = 0): FakeAction {
+    const action = { id: nextAction++, command, resources, startedAt: now() + delayMs };
+    actions.set(action.id, action);
+    return action;
+  }
+
+  function actionJson(action: FakeAction) {
+    const done = now() >= action.startedAt + actionMs;
+    return {
+      id: action.id,
+      command: action.command,
+      status: done ? 'success' : 'running',
+      progress: done ? 100 : 0,
+      started: iso(action.startedAt),
+      finished: done ? iso(action.startedAt + actionMs) : null,
+      resources: action.resources,
+      error: null,
+    };
+  }
+
+  /** A server boots once its create action is done, unless a test pinned its status. */
+  function statusOf(server: FakeServer): string {
+    if (!server.pinned && server.status === 'initializing' && now() >= server.createdAt + actionMs) {
+      server.status = 'running';
+    }
+    return server.status;
+  }
+
+  function locationJson(name: string) {
+    const id = locations.indexOf(name) + 1;
+    return {
+      id,
+      name,
+      description: `${name} DC Park`,
+      country: 'DE',
+      city: name,
+      latitude: 0,
+      longitude: 0,
+      network_zone: 'eu-central',
+    };
+  }
+
+  function serverTypeJson(name: string) {
+    return {
+      id: serverTypes.indexOf(name) + 1,
+      name,
+      description: name.toUpperCase(),
+      cores: 2,
+      memory: 4,
+      disk: 80,
+      architecture: ARCH[name] ?? 'x86',
+      cpu_type: name.startsWith('ccx') ? 'dedicated' : 'shared',
+      storage_type: 'local',
+      deprecated: false,
+      locations: locations.map((l, i) => ({ id: i + 1, name: l, deprecation: null })),
+      prices: [],
+    };
+  }
+
+  function imageJson(image: FakeImage) {
+    return {
+      id: image.id,
+      name: image.name,
+      type: image.type,
+      status: image.status,
+      description: image.description,
+      labels: image.labels,
+      created: iso(image.createdAt),
+      created_from: null,
+      bound_to: null,
+      deleted: null,
+      deprecated: null,
+      disk_size: 10,
+      image_size: image.type === 'system' ? null : 2.3,
+      os_flavor: 'ubuntu',
+      os_version: '24.04',
+      architecture: 'x86',
+      rapid_deploy: image.type === 'system',
+      protection: { delete: false },
+    };
+  }
+
+  function serverJson(server: FakeServer) {
+    const publicNet = (server.request.public_net ?? {}) as { enable_ipv4?: boolean; enable_ipv6?: boolean };
+    const image = [...images.values()].find((i) => String(i.id) === server.image || i.name === server.image);
+    return {
+      id: server.id,
+      name: server.name,
+      status: statusOf(server),
+      created: iso(server.createdAt),
+      labels: server.labels,
+      server_type: serverTypeJson(server.serverType),
+      location: locationJson(server.location),
+      datacenter: {
+        id: 1,
+        name: `${server.location}-dc1`,
+        description: server.location,
+        location: locationJson(server.location),
+      },
+      image: image === undefined ? null : imageJson(image),
+      public_net: {
+        ipv4:
+          publicNet.enable_ipv4 === false
+            ? null
+            : {
+                id: server.id,
+                ip: `198.51.100.${server.id % 250}`,
+                blocked: false,
+                dns_ptr: 'static.example',
+              },
+        ipv6:
+          publicNet.enable_ipv6 === false
+            ? null
+            : { id: server.id, ip: '2001:db8::/64', blocked: false, dns_ptr: [] },
+        floating_ips: [],
+        firewalls: ((server.request.firewalls ?? []) as { firewall: number }[]).map((f) => ({
+          id: f.firewall,
+          status: 'applied',
+        })),
+      },
+      private_net: ((server.request.networks ?? []) as number[]).map((network, i) => ({
+        network,
+        ip: `10.0.0.${i + 2}`,
+        alias_ips: [],
+        mac_address: '86:00:00:00:00:01',
+      })),
+      backup_window: null,
+      included_traffic: 21_990_232_555_520,
+      ingoing_traffic: 0,
+      outgoing_traffic: 0,
+      iso: null,
+      locked: false,
+      placement_group: null,
+      primary_disk_size: 80,
+      protection: { delete: false, rebuild: false },
+      rescue_enabled: false,
+      load_balancers: [],
+      volumes: [],
+    };
+  }
+
+  return {
+    now,
+    serverTypes,
+    locations,
+    servers,
+    actions,
+    images,
+    addImage,
+    addAction,
+    actionJson,
+    serverJson,
+    imageJson,
+    newServerId: () => nextServer++,
+  };
+}
+
+export type Model = ReturnType<typeof createModel>;

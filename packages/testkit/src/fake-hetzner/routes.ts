@@ -1,0 +1,371 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
+import type { Model } from './model.js';
+import type { CreateErrorRule, FakeHetznerCall, FakeHetznerError, FakeServer, FaultRule } from './types.js';
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  invalid_input: 400,
+  json_error: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  token_readonly: 403,
+  resource_limit_exceeded: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  uniqueness_error: 409,
+  conflict: 409,
+  resource_unavailable: 412,
+  placement_error: 412,
+  invalid_server_type: 412,
+  locked: 423,
+  protected: 423,
+  rate_limit_exceeded: 429,
+  server_error: 500,
+  service_error: 503,
+  unavailable: 503,
+  maintenance: 503,
+  timeout: 504,
+};
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const LABEL_VALUE = /^(()|[a-z0-9A-Z]|([a-z0-9A-Z][a-z0-9A-Z._-]{0,61}[a-z0-9A-Z]))$/;
+const LABEL_NAME = /^[a-z0-9A-Z](?:[a-z0-9A-Z._-]{0,61}[a-z0-9A-Z])?$/;
+const LABEL_PREFIX = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/;
+const MAX_USER_DATA = 32 * 1024;
+
+export interface Faults {
+  createErrors: CreateErrorRule[];
+  faults: FaultRule[];
+  /** Creates whose answer is lost: the server is made, then the connection is reset. */
+  loseCreates: number;
+}
+
+interface Answer {
+  status: number;
+  body?: unknown;
+  /** Destroy the connection instead of answering. */
+  drop?: boolean;
+}
+
+function error(e: FakeHetznerError): Answer {
+  return {
+    status: e.status ?? STATUS_BY_CODE[e.code] ?? 422,
+    body: {
+      error: { code: e.code, message: e.message ?? e.code.replaceAll('_', ' '), details: e.details ?? null },
+    },
+  };
+}
+
+function invalid(field: string, message: string): Answer {
+  return error({
+    code: 'invalid_input',
+    message: `invalid input in field '${field}'`,
+    details: { fields: [{ name: field, messages: [message] }] },
+  });
+}
+
+function labelsProblem(labels: unknown): string | undefined {
+  if (labels === undefined) return undefined;
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels))
+    return 'labels must be an object';
+  for (const [key, value] of Object.entries(labels)) {
+    const slash = key.lastIndexOf('/');
+    const prefix = slash < 0 ? undefined : key.slice(0, slash);
+    const name = slash < 0 ? key : key.slice(slash + 1);
+    if (!LABEL_NAME.test(name) || (prefix !== undefined && !LABEL_PREFIX.test(prefix)))
+      return `invalid label key '${key}'`;
+    if (prefix === 'hetzner.cloud') return `label prefix '${prefix}' is reserved`;
+    if (typeof value !== 'string' || !LABEL_VALUE.test(value)) return `invalid label value for '${key}'`;
+  }
+  return undefined;
+}
+
+function intParam(value: string | null, fallback: number): number {
+  return value !== null && /^\d+$/.test(value) ? Number(value) : fallback;
+}
+
+function paginate<T>(items: readonly T[], query: URLSearchParams) {
+  const perPage = Math.min(50, Math.max(1, intParam(query.get('per_page'), 25)));
+  const page = Math.max(1, intParam(query.get('page'), 1));
+  const last = Math.max(1, Math.ceil(items.length / perPage));
+  return {
+    items: items.slice((page - 1) * perPage, page * perPage),
+    meta: {
+      pagination: {
+        page,
+        per_page: perPage,
+        previous_page: page > 1 ? page - 1 : null,
+        next_page: page < last ? page + 1 : null,
+        last_page: last,
+        total_entries: items.length,
+      },
+    },
+  };
+}
+
+function selectorFilter(query: URLSearchParams): ((labels: Record<string, string>) => boolean) | Answer {
+  const selector = query.get('label_selector');
+  if (selector === null) return () => true;
+  try {
+    return parseLabelSelector(selector);
+  } catch (e) {
+    if (e instanceof LabelSelectorError) return invalid('label_selector', e.message);
+    throw e;
+  }
+}
+
+function takeRule<R extends { times?: number }>(rules: R[], match: (rule: R) => boolean): R | undefined {
+  const rule = rules.find((r) => (r.times ?? Number.POSITIVE_INFINITY) > 0 && match(r));
+  if (rule !== undefined && rule.times !== undefined) rule.times--;
+  return rule;
+}
+
+/** The request handler of the fake API (everything under `/v1`). */
+export function createRoutes(params: {
+  readonly model: Model;
+  readonly token: string;
+  readonly bucket: { take(): { ok: boolean; headers: Record<string, string> } } | undefined;
+  readonly faults: Faults;
+  readonly calls: FakeHetznerCall[];
+  readonly stats: { requests: number; rateLimited: number };
+}) {
+  const { model, token, bucket, faults, calls, stats } = params;
+
+  function createServer(body: unknown): Answer {
+    if (body === undefined) return error({ code: 'json_error', message: 'invalid JSON' });
+    const req = (body ?? {}) as Record<string, unknown>;
+    for (const field of ['name', 'server_type', 'image']) {
+      if (typeof req[field] !== 'string' || req[field] === '')
+        return invalid(field, 'Missing data for required field.');
+    }
+    const name = req.name as string;
+    const serverType = req.server_type as string;
+    const imageRef = req.image as string;
+    if (!HOSTNAME.test(name)) return invalid('name', 'Name must be a valid hostname.');
+    if (req.location !== undefined && req.datacenter !== undefined)
+      return invalid('location', 'location and datacenter are mutually exclusive');
+    const location = (req.location as string | undefined) ?? model.locations[0] ?? 'fsn1';
+    if (!model.locations.includes(location)) return invalid('location', `location '${location}' not found`);
+    if (!model.serverTypes.includes(serverType))
+      return error({ code: 'not_found', message: `server type '${serverType}' not found` });
+    const image = [...model.images.values()].find((i) => String(i.id) === imageRef || i.name === imageRef);
+    if (image === undefined || image.status !== 'available')
+      return error({ code: 'not_found', message: `image '${imageRef}' not found` });
+    const labelProblem = labelsProblem(req.labels);
+    if (labelProblem !== undefined) return invalid('labels', labelProblem);
+    if (
+      req.user_data !== undefined &&
+      (typeof req.user_data !== 'string' || Buffer.byteLength(req.user_data) > MAX_USER_DATA)
+    ) {
+      return invalid('user_data', 'user_data is limited to 32KiB');
+    }
+    const rule = takeRule(
+      faults.createErrors,
+      (r) =>
+        (r.serverType === undefined || r.serverType === serverType) &&
+        (r.location === undefined || r.location === location),
+    );
+    if (rule !== undefined) return error(rule);
+    if ([...model.servers.values()].some((s) => s.name === name)) {
+      return error({
+        code: 'uniqueness_error',
+        message: 'server name is already used',
+        details: { fields: [{ name: 'name' }] },
+      });
+    }
+
+    const id = model.newServerId();
+    const server: FakeServer = {
+      id,
+      name,
+      status: 'initializing',
+      serverType,
+      location,
+      image: imageRef,
+      labels: { ...((req.labels as Record<string, string> | undefined) ?? {}) },
+      userData: req.user_data as string | undefined,
+      createdAt: model.now(),
+      request: req,
+      pinned: false,
+    };
+    model.servers.set(id, server);
+    const resources = [{ id, type: 'server' }];
+    const action = model.addAction('create_server', resources);
+    const start = req.start_after_create === false ? [] : [model.addAction('start_server', resources)];
+    if (faults.loseCreates > 0) {
+      faults.loseCreates--;
+      return { status: 0, drop: true };
+    }
+    const sshKeys = Array.isArray(req.ssh_keys) ? req.ssh_keys : [];
+    return {
+      status: 201,
+      body: {
+        server: model.serverJson(server),
+        action: model.actionJson(action),
+        next_actions: start.map((a) => model.actionJson(a)),
+        root_password: sshKeys.length > 0 ? null : randomBytes(12).toString('base64url'),
+      },
+    };
+  }
+
+  function listServers(query: URLSearchParams): Answer {
+    const match = selectorFilter(query);
+    if (typeof match !== 'function') return match;
+    const name = query.get('name');
+    const statuses = query.getAll('status');
+    const servers = [...model.servers.values()]
+      .sort((a, b) => a.id - b.id)
+      .filter((s) => name === null || s.name === name)
+      .filter((s) => match(s.labels))
+      .map((s) => model.serverJson(s))
+      .filter((s) => statuses.length === 0 || statuses.includes(s.status));
+    const page = paginate(servers, query);
+    return { status: 200, body: { servers: page.items, meta: page.meta } };
+  }
+
+  function listImages(query: URLSearchParams): Answer {
+    const match = selectorFilter(query);
+    if (typeof match !== 'function') return match;
+    const types = query.getAll('type');
+    const statuses = query.getAll('status');
+    const name = query.get('name');
+    const sort = query.get('sort') ?? 'id';
+    const images = [...model.images.values()]
+      .filter((i) => types.length === 0 || types.includes(i.type))
+      .filter((i) => statuses.length === 0 || statuses.includes(i.status))
+      .filter((i) => name === null || i.name === name)
+      .filter((i) => match(i.labels))
+      .sort((a, b) =>
+        sort.startsWith('created')
+          ? (a.createdAt - b.createdAt) * (sort.endsWith(':desc') ? -1 : 1)
+          : (a.id - b.id) * (sort.endsWith(':desc') ? -1 : 1),
+      );
+    const page = paginate(
+      images.map((i) => model.imageJson(i)),
+      query,
+    );
+    return { status: 200, body: { images: page.items, meta: page.meta } };
+  }
+
+  function route(method: string, path: string, query: URLSearchParams, body: unknown): Answer {
+    if (path === '/servers' && method === 'GET') return listServers(query);
+    if (path === '/servers' && method === 'POST') return createServer(body);
+    const server = /^\/servers\/(\d+)$/.exec(path);
+    if (server !== null) {
+      const found = model.servers.get(Number(server[1]));
+      if (found === undefined) return error({ code: 'not_found', message: 'server not found' });
+      if (method === 'GET') return { status: 200, body: { server: model.serverJson(found) } };
+      if (method === 'DELETE') {
+        model.servers.delete(found.id);
+        const action = model.addAction('delete_server', [{ id: found.id, type: 'server' }]);
+        return { status: 200, body: { action: model.actionJson(action) } };
+      }
+      return error({ code: 'method_not_allowed', message: 'method not allowed' });
+    }
+    if (path === '/actions' && method === 'GET') {
+      const ids = query.getAll('id');
+      if (ids.length === 0) return invalid('id', 'Missing data for required field.');
+      const actions = ids.flatMap((id) => {
+        const action = model.actions.get(Number(id));
+        return action === undefined ? [] : [model.actionJson(action)];
+      });
+      const page = paginate(actions, query);
+      return { status: 200, body: { actions: page.items, meta: page.meta } };
+    }
+    const action = /^\/actions\/(\d+)$/.exec(path);
+    if (action !== null && method === 'GET') {
+      const found = model.actions.get(Number(action[1]));
+      return found === undefined
+        ? error({ code: 'not_found', message: 'action not found' })
+        : { status: 200, body: { action: model.actionJson(found) } };
+    }
+    if (path === '/images' && method === 'GET') return listImages(query);
+    const image = /^\/images\/(\d+)$/.exec(path);
+    if (image !== null && method === 'GET') {
+      const found = model.images.get(Number(image[1]));
+      return found === undefined
+        ? error({ code: 'not_found', message: 'image not found' })
+        : { status: 200, body: { image: model.imageJson(found) } };
+    }
+    return error({ code: 'not_found', message: 'not found' });
+  }
+
+  function answer(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    authorization: string | undefined,
+    text: string,
+  ) {
+    stats.requests++;
+    const headers: Record<string, string> = { 'X-Correlation-Id': randomUUID() };
+    if (bucket !== undefined) {
+      const taken = bucket.take();
+      Object.assign(headers, taken.headers);
+      if (!taken.ok) {
+        stats.rateLimited++;
+        return {
+          headers,
+          ...error({ code: 'rate_limit_exceeded', message: 'limit of requests per hour reached' }),
+        };
+      }
+    }
+    if (!path.startsWith('/v1/')) return { headers, ...error({ code: 'not_found', message: 'not found' }) };
+    if (authorization !== `Bearer ${token}`)
+      return { headers, ...error({ code: 'unauthorized', message: 'unable to authenticate' }) };
+    const apiPath = path.slice(3);
+    const fault = takeRule(
+      faults.faults,
+      (r) =>
+        (r.method === undefined || r.method === method) &&
+        (r.path === undefined || (typeof r.path === 'string' ? r.path === apiPath : r.path.test(apiPath))),
+    );
+    if (fault !== undefined) return { headers, ...error(fault) };
+    let body: unknown;
+    if (method === 'POST') {
+      try {
+        body = text.trim() === '' ? {} : JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+    }
+    return { headers, ...route(method, apiPath, query, body) };
+  }
+
+  return function handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const method = req.method ?? 'GET';
+      const at = model.now();
+      const result = answer(
+        method,
+        url.pathname,
+        url.searchParams,
+        req.headers.authorization,
+        Buffer.concat(chunks).toString('utf8'),
+      );
+      calls.push({
+        method,
+        path: url.pathname,
+        query: url.search,
+        status: result.drop ? 0 : result.status,
+        at,
+      });
+      if (result.drop) {
+        req.socket.destroy();
+        return;
+      }
+      const json = JSON.stringify(result.body ?? {});
+      res.writeHead(result.status, {
+        ...result.headers,
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(json),
+      });
+      res.end(json);
+    });
+  };
+}

@@ -1,0 +1,89 @@
+export type FakeServerStatus =
+  | 'initializing'
+  | 'starting'
+  | 'running'
+  | 'stopping'
+  | 'off'
+  | 'deleting'
+  | 'migrating'
+  | 'rebuilding'
+  | 'unknown';
+
+export interface FakeHetznerOptions {
+  /** The project token every request must carry as `Authorization: Bearer …` (default `fake-hcloud-token`). */
+  readonly token?: string;
+  /** Epoch ms; drives the rate-limit bucket, actions and `created` (default Date.now). */
+  readonly now?: () => number;
+  /** The project's bucket: `limit` requests, refilled `refillPerSecond` (default 3,600 and 1); false turns it off. */
+  readonly rateLimit?: { readonly limit: number; readonly refillPerSecond: number } | false;
+  /** How long (virtual ms) actions run and servers take to boot (default 10 s). */
+  readonly actionMs?: number;
+  readonly serverTypes?: readonly string[];
+  readonly locations?: readonly string[];
+}
+
+export interface FakeServer {
+  readonly id: number;
+  readonly name: string;
+  status: FakeServerStatus;
+  readonly serverType: string;
+  readonly location: string;
+  readonly image: string;
+  readonly labels: Record<string, string>;
+  readonly userData: string | undefined;
+  readonly createdAt: number;
+  readonly request: Readonly<Record<string, unknown>>;
+  /** Set by `setStatus`; otherwise the server runs once its create action is done. */
+  pinned: boolean;
+}
+
+export interface FakeImage {
+  readonly id: number;
+  readonly name: string | null;
+  readonly type: 'system' | 'snapshot' | 'backup' | 'app';
+  readonly status: 'available' | 'creating' | 'unavailable';
+  readonly labels: Record<string, string>;
+  readonly createdAt: number;
+  readonly description: string;
+}
+
+export interface FakeAction {
+  readonly id: number;
+  readonly command: string;
+  readonly resources: readonly { readonly id: number; readonly type: string }[];
+  readonly startedAt: number;
+}
+
+/** An error the fake answers with, instead of doing the work. */
+export interface FakeHetznerError {
+  readonly code: string;
+  readonly message?: string;
+  /** HTTP status (default from the code). */
+  readonly status?: number;
+  readonly details?: unknown;
+}
+
+/** Capacity (or any other) errors for creates of one server type and/or location. */
+export interface CreateErrorRule extends FakeHetznerError {
+  readonly serverType?: string;
+  readonly location?: string;
+  /** How many creates it applies to (default: all). */
+  times?: number;
+}
+
+/** Any request matching method and path answers with the error. */
+export interface FaultRule extends FakeHetznerError {
+  readonly method?: string;
+  /** Exact path below /v1 (e.g. `/servers`) or a pattern. */
+  readonly path?: string | RegExp;
+  times?: number;
+}
+
+export interface FakeHetznerCall {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly status: number;
+  /** Virtual time of the request. */
+  readonly at: number;
+}
