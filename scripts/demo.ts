@@ -1,20 +1,22 @@
 /**
- * The demo loop on its embedded default: a simulated Forgejo on 127.0.0.1, the real dispatcher
+ * The demo loop on its embedded default: a simulated Forgejo on 127.0.0.1, the real autoscaler
+ * (polling org:acme, receiving the webhooks it registered itself) in front of the real dispatcher
  * with the local provider (scripts/providers/local.sh: each "VM" is a background process running
- * the fake forgejo-runner from the rendered user-data), and a small driver that polls the queue
- * and dispatches every waiting job, the autoscaler's job until it exists.
+ * the fake forgejo-runner from the rendered user-data). This script only queues jobs, sends one
+ * push webhook and narrates what the autoscaler and the dispatcher do.
  *
  *   npm run demo                 # 6 jobs, one of them unroutable; exits when the rest are done
  *   npm run demo -- --jobs N     # N routable jobs; exits 0 once all N finished and nothing is left
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseDispatcherConfig, selectRoute } from '@forgejo-fleet/config';
+import { createLogger as autoscalerLogger, startAutoscaler } from '@forgejo-fleet/autoscaler';
+import { parseAutoscalerConfig, parseDispatcherConfig, selectRoute } from '@forgejo-fleet/config';
 import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
-import { createForgejoClient, parseScope } from '@forgejo-fleet/forgejo';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -59,79 +61,98 @@ const config = parseDispatcherConfig(
   `
 fleet_id: demo
 listen: { host: 127.0.0.1, port: 0 }
-store: { path: ${join(work, 'dispatcher.db')} }
+store: { path: ${join(work, 'dispatcher.db')}, decision_log: ${join(work, 'decisions.jsonl')} }
 forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: DEMO_FORGEJO_TOKEN }
 providers:
   local:
     kind: shell
     command: [${join(root, 'scripts/providers/local.sh')}]
     timeout: 30s
-    env: { FORGEJO_FLEET_LOCAL_STATE: ${join(work, 'vms')}, FAKE_RUNNER_JOB_MS: '800' }
+    # Jobs last long enough for a reconcile pass to see them running (it books a job that ends
+    # unseen between two passes as cancelled).
+    env: { FORGEJO_FLEET_LOCAL_STATE: ${join(work, 'vms')}, FAKE_RUNNER_JOB_MS: '2500' }
 routes:
   - { name: linux-small, labels: [linux, small], providers: [local], limits: { max_vms: 50 } }
   - { name: linux-large, labels: [linux, large, docker], providers: [local], limits: { max_vms: 50 } }
 scopes:
   org:acme: {}
 clients:
-  - { name: demo-driver, token_env: DEMO_CLIENT_TOKEN, scopes: ['*'] }
+  - { name: autoscaler, token_env: DEMO_CLIENT_TOKEN, scopes: ['*'] }
+  - { name: demo-narrator, token_env: DEMO_NARRATOR_TOKEN, scopes: ['*'] }
 `,
   {
     file: '<embedded demo config>',
-    env: { DEMO_FORGEJO_TOKEN: token, DEMO_CLIENT_TOKEN: 'demo-client-token' },
+    env: {
+      DEMO_FORGEJO_TOKEN: token,
+      DEMO_CLIENT_TOKEN: 'demo-client-token',
+      DEMO_NARRATOR_TOKEN: 'demo-narrator-token',
+    },
   },
 );
 const dispatcher = await startDispatcher({ config, log: createLogger('warn'), reconcileIntervalMs: 200 });
 say(`simulated Forgejo ${forgejo.url}, dispatcher ${dispatcher.url}`);
 say(`routes: ${config.routes.map((r) => `${r.name} [${r.labels.join(', ')}]`).join('; ')}`);
 
+// The autoscaler: one scope, its own webhook (it creates the hook in Forgejo itself), fast polling.
+const webhookPort = await freePort();
+const dispatched = new Map<string, string>();
+const unroutable = new Set<string>();
 const queued = new Map<string, { name: string; at: number }>();
+const autoscaler = await startAutoscaler({
+  config: parseAutoscalerConfig(
+    `
+forgejo: { api_url: ${forgejo.url} }
+dispatcher: { url: ${dispatcher.url}, token_env: DEMO_CLIENT_TOKEN, routes_refresh: 10s }
+poll: { interval: 2s, jitter: 0.2, fast_interval: 500ms, fast_window: 10s }
+webhook:
+  listen: { host: 127.0.0.1, port: ${webhookPort} }
+  public_url: http://127.0.0.1:${webhookPort}/forgejo-webhook
+  secret_env: DEMO_WEBHOOK_SECRET
+scopes:
+  org:acme: { token_env: DEMO_FORGEJO_TOKEN, webhook: { manage: true } }
+`,
+    {
+      file: '<embedded demo autoscaler config>',
+      env: {
+        DEMO_FORGEJO_TOKEN: token,
+        DEMO_CLIENT_TOKEN: 'demo-client-token',
+        DEMO_WEBHOOK_SECRET: 'demo-webhook-secret',
+      },
+    },
+  ),
+  log: autoscalerLogger('warn'),
+  onEvent(event) {
+    const name = (queued.get(event.handle)?.name ?? event.name).padEnd(12);
+    if (event.type === 'dispatched' && !dispatched.has(event.handle)) {
+      dispatched.set(event.handle, event.dispatchId);
+      say(`dispatched  ${name} → ${event.dispatchId} on route ${event.route} for ${event.scope}`);
+    } else if (event.type === 'skipped' && event.reason === 'no_route' && !unroutable.has(event.handle)) {
+      unroutable.add(event.handle);
+      say(`no route    ${name} ${event.detail}: it keeps waiting`);
+    }
+  },
+});
+await autoscaler.ensureHooks();
+say(`autoscaler polling org:acme; webhook ${autoscaler.webhookUrl} registered in Forgejo`);
+
 for (const job of jobs) {
   const q = forgejo.enqueueJob(job);
   queued.set(q.handle, { name: job.name, at: Date.now() });
   say(`queued      ${job.name.padEnd(12)} runs-on [${job.runsOn.join(', ')}]`);
 }
+// What Forgejo would send on the push that queued these runs: the autoscaler polls at once.
+await Promise.all([forgejo.emitPush('acme/web'), forgejo.emitPush('acme/api')]);
+say('push webhooks delivered');
 
-// The driver: what the autoscaler will do, one queue poll per tick.
-const scope = parseScope('org:acme');
-const client = createForgejoClient({ apiUrl: forgejo.url, token });
-const dispatched = new Map<string, string>();
 const lastState = new Map<string, string>();
-const unroutable = new Set<string>();
 const routable = jobs.filter((j) => selectRoute(config.routes, j.runsOn)).length;
 let exitCode = 1;
 const deadline = Date.now() + 120_000;
 while (Date.now() < deadline) {
-  for (const job of (await client.listJobs(scope)).filter((j) => j.status === 'waiting')) {
-    if (dispatched.has(job.handle) || unroutable.has(job.handle)) continue;
-    const res = await fetch(`${dispatcher.url}/v1/dispatch`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer demo-client-token', 'content-type': 'application/json' },
-      body: JSON.stringify({
-        scope: 'org:acme',
-        labels: job.runs_on,
-        job: {
-          handle: job.handle,
-          id: job.id,
-          attempt: job.attempt,
-          repo_id: job.repo_id,
-          owner_id: job.owner_id,
-          name: job.name,
-        },
-      }),
-    });
-    const body = (await res.json()) as { id?: string; route?: string; error?: { message: string } };
-    if (res.status === 422) {
-      unroutable.add(job.handle);
-      say(`no route    ${job.name.padEnd(12)} ${body.error?.message}: it keeps waiting`);
-    } else if (body.id) {
-      dispatched.set(job.handle, body.id);
-      say(`dispatched  ${job.name.padEnd(12)} → ${body.id} on route ${body.route}`);
-    }
-  }
   let finished = 0;
   for (const [handle, id] of dispatched) {
     const res = await fetch(`${dispatcher.url}/v1/dispatches/${id}`, {
-      headers: { authorization: 'Bearer demo-client-token' },
+      headers: { authorization: 'Bearer demo-narrator-token' },
     });
     const d = (await res.json()) as { state: string; error: string | null };
     if (lastState.get(id) !== d.state) {
@@ -155,8 +176,22 @@ while (Date.now() < deadline) {
   }
   await new Promise((resolve) => setTimeout(resolve, 200));
 }
+
 if (exitCode !== 0 && Date.now() >= deadline) say('timed out');
+await autoscaler.close();
 await dispatcher.close();
 await forgejo.close();
 rmSync(work, { recursive: true, force: true });
 process.exitCode = exitCode;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

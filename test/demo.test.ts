@@ -16,9 +16,11 @@ const run = (args: string[]) =>
 
 // Keeps the README's first quick-start command true.
 describe('npm run demo', () => {
-  it('runs every routable job through the dispatcher, leaves the unroutable one waiting, leaves nothing behind', async () => {
+  it('runs every routable job through the autoscaler and the dispatcher, leaves the unroutable one waiting, leaves nothing behind', async () => {
     const { stdout } = await run([]);
     expect(stdout).toMatch(/no route +gpu-train +no route takes labels \[gpu\]/);
+    // The autoscaler, not the script, dispatched them: once each, for the configured scope.
+    expect(stdout.match(/dispatched +\S+ +→ \S+ on route \S+ for org:acme/g)).toHaveLength(5);
     expect(stdout.match(/finished +\S+ +[\d.]+s after queueing/g)).toHaveLength(5);
     expect(stdout).toContain(
       'summary: 5/5 jobs succeeded, 1 unroutable left waiting, 0 VMs and 0 runner registrations left',

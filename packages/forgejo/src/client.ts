@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Organization, Repository, User } from './account.js';
 import { type CreateHook, type EditHook, Hook } from './hook.js';
 import { labelsQuery } from './labels.js';
 import { collectPages } from './paginate.js';
@@ -29,6 +30,12 @@ export interface ForgejoClient {
   createHook(scope: Scope, body: CreateHook, opts?: CallOptions): Promise<Hook>;
   editHook(scope: Scope, id: number, body: EditHook, opts?: CallOptions): Promise<Hook>;
   deleteHook(scope: Scope, id: number, opts?: CallOptions): Promise<'deleted' | 'not-found'>;
+  /** Undefined when Forgejo answers 404 (no such repository, or not visible to the token). */
+  getRepo(owner: string, name: string, opts?: CallOptions): Promise<Repository | undefined>;
+  /** Undefined when Forgejo answers 404. */
+  getOrg(name: string, opts?: CallOptions): Promise<Organization | undefined>;
+  /** The token owner (`GET /user`, needs `read:user`). */
+  getCurrentUser(opts?: CallOptions): Promise<User>;
 }
 
 const RunnerList = z.array(Runner);
@@ -117,6 +124,22 @@ export function createForgejoClient(opts: ForgejoClientOptions): ForgejoClient {
       return deleted(
         await send({ method: 'DELETE', path: `${hooks(scope)}/${checkId(id)}`, allowNotFound: true, signal }),
       );
+    },
+
+    async getRepo(owner, name, { signal } = {}) {
+      const path = `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+      const reply = await send({ method: 'GET', path, schema: Repository, allowNotFound: true, signal });
+      return reply.notFound ? undefined : reply.data;
+    },
+
+    async getOrg(name, { signal } = {}) {
+      const path = `/orgs/${encodeURIComponent(name)}`;
+      const reply = await send({ method: 'GET', path, schema: Organization, allowNotFound: true, signal });
+      return reply.notFound ? undefined : reply.data;
+    },
+
+    async getCurrentUser({ signal } = {}) {
+      return found(await send({ method: 'GET', path: '/user', schema: User, signal }));
     },
   };
 }

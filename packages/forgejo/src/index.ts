@@ -1,3 +1,4 @@
+export { AccountRef, Organization, Repository, User } from './account.js';
 export {
   type CallOptions,
   createForgejoClient,
