@@ -1,5 +1,7 @@
+import { providerCheck, providerCheckHelp } from './commands/provider-check.js';
 import { renderUserDataCommand, renderUserDataHelp } from './commands/render-user-data.js';
 import { validateConfig, validateConfigHelp } from './commands/validate-config.js';
+import { why, whyHelp } from './commands/why.js';
 import { type CliIo, EXIT, UsageError } from './io.js';
 
 type Command = { run: (argv: readonly string[], io: CliIo) => number | Promise<number>; help: string };
@@ -7,6 +9,8 @@ type Command = { run: (argv: readonly string[], io: CliIo) => number | Promise<n
 const commands: Record<string, Command> = {
   'validate-config': { run: validateConfig, help: validateConfigHelp },
   'render-user-data': { run: renderUserDataCommand, help: renderUserDataHelp },
+  'provider-check': { run: providerCheck, help: providerCheckHelp },
+  why: { run: why, help: whyHelp },
 };
 
 export function usage(): string {

@@ -106,7 +106,9 @@ async function tryChoice(
 ): Promise<{ instance?: Instance; error?: unknown }> {
   const spec = {
     name: request.name,
-    idempotencyKey: `${deps.config.fleet_id}-${request.record.id}-${provider.name}`,
+    // The retry count is part of the key: a fresh VM after a pickup timeout is a new create, never
+    // an idempotent replay that hands back the VM just deleted.
+    idempotencyKey: `${deps.config.fleet_id}-${request.record.id}-${request.record.retries}-${provider.name}`,
     userData: request.userData,
     tags: request.tags,
     choice,
@@ -128,7 +130,7 @@ async function tryChoice(
         }
       }
       if (errorClass(error) === 'transient') {
-        const found = await findByDispatch(deps, provider, request.record.id, request.log);
+        const found = await findByDispatch(deps, provider, request.record.id, request.name, request.log);
         if (found) return { instance: found };
       }
       return { error };
@@ -141,6 +143,7 @@ export async function findByDispatch(
   deps: ServiceDeps,
   provider: Provider,
   dispatchId: string,
+  name: string,
   log: Logger,
 ): Promise<Instance | undefined> {
   try {
@@ -148,7 +151,7 @@ export async function findByDispatch(
       'forgejo-fleet': deps.config.fleet_id,
       'forgejo-fleet-dispatch': dispatchId,
     });
-    return found.find((instance) => instance.state !== 'terminated');
+    return found.find((instance) => instance.name === name && isUp(instance));
   } catch (error) {
     log.warn({ provider: provider.name, err: errorSummary(error) }, 'lookup after a failed create failed');
     return undefined;
@@ -193,4 +196,9 @@ async function recordCreated(
     return;
   }
   log.info({ provider: providerName, choice: choice.key, instanceId: instance.id }, 'vm created');
+}
+
+/** Not on its way out: a VM being deleted is never adopted. */
+export function isUp(instance: Instance): boolean {
+  return instance.state === 'pending' || instance.state === 'running' || instance.state === 'unknown';
 }

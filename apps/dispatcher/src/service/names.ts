@@ -15,6 +15,14 @@ export function instanceName(prefix: string, dispatchId: string): string {
   return `${prefix}-${dispatchId}`.slice(0, 63);
 }
 
+/**
+ * The VM's name: the runner's name, plus `-rN` for the N-th fresh VM after pickup timeouts, so a
+ * retry never collides with (or adopts) the VM it replaces while the cloud is still deleting it.
+ */
+export function vmName(runnerName: string, retries: number): string {
+  return retries === 0 ? runnerName : `${runnerName}-r${retries}`;
+}
+
 /** Tags written on every VM: the fleet id marks ownership; the rest lets the reconciler match records. */
 export function instanceTags(params: {
   fleetId: string;

@@ -5,7 +5,7 @@ import type { DispatchRecord } from '@forgejo-fleet/store';
 import { createVm } from './create-vm.js';
 import type { ServiceDeps } from './deps.js';
 import { errorSummary } from './errors.js';
-import { instanceName, instanceTags } from './names.js';
+import { instanceName, instanceTags, vmName } from './names.js';
 import type { ProviderHealth } from './provider-health.js';
 import { releaseResources } from './release.js';
 import type { Semaphore } from './semaphore.js';
@@ -90,7 +90,14 @@ export async function provision(
     route: route.name,
     scope: record.scope,
   });
-  await createVm(deps, context, { record: provisioning, route, name, userData, tags, log });
+  await createVm(deps, context, {
+    record: provisioning,
+    route,
+    name: vmName(name, provisioning.retries),
+    userData,
+    tags,
+    log,
+  });
 }
 
 export function runnerPrefix(config: ServiceDeps['config'], route: Route): string {

@@ -1,3 +1,4 @@
+import { createForgejoClient } from '@forgejo-fleet/forgejo';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lifecycleWorld, MINUTE } from '../../__fixtures__/lifecycle-world.js';
 import { RECONCILE } from './context.js';
@@ -17,6 +18,13 @@ async function dispatched(service: ReturnType<typeof w.start>['service']) {
   const { record } = await service.dispatch(w.request(job), CALLER);
   await service.drain();
   return { job, id: record.id };
+}
+
+function forgejoClient() {
+  return createForgejoClient({
+    apiUrl: w.config.forgejo.api_url,
+    token: w.config.scopes[0]?.forgejo_token.reveal() ?? '',
+  });
 }
 
 async function pass(service: ReturnType<typeof w.start>['service']) {
@@ -46,6 +54,8 @@ describe('pickup timeout', () => {
     expect(retried).toMatchObject({ state: 'booting', retries: 1 });
     expect(w.vms(id).map((vm) => vm.id)).not.toContain(firstVm);
     expect(w.vms(id)).toHaveLength(1);
+    // A new name and idempotency key: the cloud may still be deleting the first VM.
+    expect(w.vms(id)[0]?.name).toBe(`test-${id}-r1`);
     expect(w.registrations()).toHaveLength(1);
 
     w.advance(3 * MINUTE + 1);
@@ -74,6 +84,25 @@ describe('cancelled before pickup', () => {
     expect(await store.get(id)).toMatchObject({ state: 'cancelled' });
     expect(w.vms()).toEqual([]);
     expect(w.registrations()).toEqual([]);
+  });
+
+  it('leaves the VM alone when the job left the queue because our runner ran it', async () => {
+    const { service, store } = w.start();
+    const { job, id } = await dispatched(service);
+    const runner = (await store.get(id))?.runner;
+    // Forgejo deletes an ephemeral runner when its task is done; the job is no longer listed.
+    await forgejoClient().deleteRunner({ kind: 'org', org: 'acme' }, runner?.id ?? 0);
+    w.forgejo.cancelJob(job.handle);
+
+    await pass(service);
+    expect((await store.get(id))?.state).toBe('booting');
+    expect(w.vms(id)).toHaveLength(1);
+
+    const vm = w.vms(id)[0];
+    if (vm) w.cloud.powerOff(vm.id);
+    await pass(service);
+    expect((await store.get(id))?.state).toBe('finished');
+    expect(w.vms()).toEqual([]);
   });
 
   it('does nothing when the job list fails: unknown is not gone', async () => {
@@ -169,10 +198,7 @@ describe('orphans', () => {
 describe('stale registrations', () => {
   it('deletes our registrations no dispatch holds after the grace, and never touches other runners', async () => {
     const { service } = w.start();
-    const client = (await import('@forgejo-fleet/forgejo')).createForgejoClient({
-      apiUrl: w.config.forgejo.api_url,
-      token: w.config.scopes[0]?.forgejo_token.reveal() ?? '',
-    });
+    const client = forgejoClient();
     const scope = { kind: 'org', org: 'acme' } as const;
     await client.registerRunner(scope, {
       name: 'test-dstalestale12',

@@ -1,7 +1,10 @@
 import type { Instance } from '@forgejo-fleet/providers';
 import type { DispatchRecord } from '@forgejo-fleet/store';
+import { isUp } from '../create-vm.js';
 import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
+import { instanceName, vmName } from '../names.js';
+import { runnerPrefix } from '../provision.js';
 import { RECONCILE, type ReconcileContext, type Step, untouched, type World } from './context.js';
 import { retryBackoff } from './pickup-timeout.js';
 
@@ -80,6 +83,11 @@ function findTagged(
   chain: readonly string[],
 ): { complete: boolean; match: { provider: string; instance: Instance } | undefined } {
   let complete = true;
+  const route = deps.config.routes.find((r) => r.name === record.route);
+  const expectedVm =
+    route === undefined
+      ? ''
+      : vmName(instanceName(runnerPrefix(deps.config, route), record.id), record.retries);
   for (const name of chain) {
     let listed: ReadonlyMap<string, Instance> | undefined;
     try {
@@ -92,7 +100,11 @@ function findTagged(
       continue;
     }
     for (const instance of listed.values()) {
-      if (instance.tags['forgejo-fleet-dispatch'] === record.id && instance.state !== 'terminated') {
+      if (
+        instance.tags['forgejo-fleet-dispatch'] === record.id &&
+        instance.name === expectedVm &&
+        isUp(instance)
+      ) {
         return { complete: true, match: { provider: name, instance } };
       }
     }
