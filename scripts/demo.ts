@@ -68,9 +68,7 @@ providers:
     kind: shell
     command: [${join(root, 'scripts/providers/local.sh')}]
     timeout: 30s
-    # Jobs last long enough for a reconcile pass to see them running (it books a job that ends
-    # unseen between two passes as cancelled).
-    env: { FORGEJO_FLEET_LOCAL_STATE: ${join(work, 'vms')}, FAKE_RUNNER_JOB_MS: '2500' }
+    env: { FORGEJO_FLEET_LOCAL_STATE: ${join(work, 'vms')}, FAKE_RUNNER_JOB_MS: '800' }
 routes:
   - { name: linux-small, labels: [linux, small], providers: [local], limits: { max_vms: 50 } }
   - { name: linux-large, labels: [linux, large, docker], providers: [local], limits: { max_vms: 50 } }

@@ -55,7 +55,7 @@ describe.skipIf(missing.length > 0)(
         `
 fleet_id: http-smoke
 listen: { host: 127.0.0.1, port: 0 }
-store: { path: ${join(work, 'dispatcher.db')} }
+store: { path: ${join(work, 'dispatcher.db')}, decision_log: ${join(work, 'decisions.jsonl')} }
 forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: FORGEJO_TOKEN }
 providers:
   local:
