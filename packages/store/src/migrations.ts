@@ -97,6 +97,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dispatches_by_updated ON dispatches (updated_at);
     `,
   },
+  {
+    version: 3,
+    name: 'warm pool',
+    sql: `
+      -- Pre-booted VMs waiting for a job. A row is claimed by at most one dispatch, ever
+      -- (dispatch_id UNIQUE, set once by the claim's compare-and-set).
+      CREATE TABLE warm_vms (
+        id           TEXT    NOT NULL PRIMARY KEY,
+        route        TEXT    NOT NULL,
+        provider     TEXT    NOT NULL,
+        state        TEXT    NOT NULL, -- creating, booting, idle, claimed, assigned, retired
+        secret_hash  TEXT,             -- sha256 of the agent's one-time secret; NULL once used
+        instance_id  TEXT,
+        machine      TEXT,
+        hourly_price REAL,
+        dispatch_id  TEXT    UNIQUE,
+        reason       TEXT,             -- why it was retired
+        created_at   INTEGER NOT NULL,
+        ready_at     INTEGER,          -- first agent check-in
+        claimed_at   INTEGER,
+        updated_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX warm_vms_idle ON warm_vms (route, state, ready_at);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

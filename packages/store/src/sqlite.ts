@@ -17,6 +17,7 @@ import {
   type Store,
   type UsageRow,
 } from './types.js';
+import { warmPool } from './warm.js';
 
 export interface SqliteStoreOptions {
   /** Clock for the store's own bookkeeping (when a migration was applied); records use `at`. */
@@ -45,6 +46,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     throw error;
   }
   const statements = prepareStatements(db);
+  const warm = warmPool(db);
   const list = createLister(db);
   let closed = false;
 
@@ -235,6 +237,34 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         vm_ms: Number(row.vm_ms),
         cost: Number(row.cost),
       }));
+    },
+
+    async insertWarm(vm) {
+      open();
+      checkTime('at', vm.at);
+      return warm.insert(vm);
+    },
+
+    async getWarm(id) {
+      open();
+      return warm.get(id);
+    },
+
+    async updateWarm(id, from, to, at, patch = {}) {
+      open();
+      checkTime('at', at);
+      return warm.update.immediate(id, from, to, at, patch);
+    },
+
+    async claimWarm(route, dispatchId, at, exclude) {
+      open();
+      checkTime('at', at);
+      return warm.claim(route, dispatchId, at, exclude?.providers ?? []);
+    },
+
+    async listWarm() {
+      open();
+      return warm.list();
     },
 
     async ping() {

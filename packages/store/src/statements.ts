@@ -91,6 +91,13 @@ export function prepareStatements(db: Database): Statements {
                  WHERE t.dispatch_id = d.id AND t.state IN ('finished', 'failed', 'cancelled')) AS stop
           FROM dispatches d
          WHERE d.updated_at >= @since OR d.state IN ${LIVE_STATES_SQL}
+        UNION ALL
+        -- A warm VM costs its route from creation until a dispatch claims it (then the dispatch
+        -- pays) or it is retired; it belongs to no scope yet.
+        SELECT w.route, '' AS scope, w.hourly_price, w.created_at AS start,
+               coalesce(w.claimed_at, CASE WHEN w.state = 'retired' THEN w.updated_at END) AS stop
+          FROM warm_vms w
+         WHERE w.instance_id IS NOT NULL AND (w.updated_at >= @since OR w.state != 'retired')
       ), clipped AS (
         SELECT route, scope, hourly_price,
                max(0, min(coalesce(stop, @now), @now) - max(start, @since)) AS ms

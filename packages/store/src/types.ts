@@ -97,6 +97,7 @@ export interface DispatchPatch {
 
 export const DECISION_KINDS = [
   'create',
+  'assign',
   'create-failed',
   'fallback',
   'delete',
@@ -136,6 +137,40 @@ export interface DecisionQuery {
   readonly after?: number;
   /** 1..1000 */
   readonly limit: number;
+}
+
+export const WARM_STATES = ['creating', 'booting', 'idle', 'claimed', 'assigned', 'retired'] as const;
+/**
+ * creating → booting (the provider made it) → idle (its agent checked in) → claimed (a dispatch
+ * took it) → assigned (the agent got the job); any state → retired (killed, recycled, gone).
+ */
+export type WarmState = (typeof WARM_STATES)[number];
+
+export interface WarmVm {
+  readonly id: string;
+  readonly route: string;
+  readonly provider: string;
+  readonly state: WarmState;
+  /** sha256 (hex) of the agent's one-time secret; null once the secret was used or the VM retired. */
+  readonly secret_hash: string | null;
+  readonly instance_id: string | null;
+  readonly machine: string | null;
+  readonly hourly_price: number | null;
+  readonly dispatch_id: string | null;
+  readonly reason: string | null;
+  readonly created_at: number;
+  readonly ready_at: number | null;
+  readonly claimed_at: number | null;
+  readonly updated_at: number;
+}
+
+export interface WarmPatch {
+  readonly instance_id?: string;
+  readonly machine?: string | null;
+  readonly hourly_price?: number | null;
+  readonly reason?: string;
+  /** Clears the secret: it was used (or the VM is gone). */
+  readonly burn_secret?: boolean;
 }
 
 /** VM time and estimated money per route and scope, counted inside a window. */
@@ -204,6 +239,35 @@ export interface Store {
   listDecisions(query: DecisionQuery): Promise<readonly Decision[]>;
   /** VM time (booting → ended, or now) overlapping [since, now) per route and scope. */
   usage(since: number, now: number): Promise<readonly UsageRow[]>;
+  /** Records a warm VM about to be created (state `creating`). */
+  insertWarm(vm: {
+    id: string;
+    route: string;
+    provider: string;
+    secret_hash: string;
+    at: number;
+  }): Promise<WarmVm>;
+  getWarm(id: string): Promise<WarmVm | undefined>;
+  /** Compare-and-set on a warm VM's state, like `transition`. */
+  updateWarm(
+    id: string,
+    from: readonly WarmState[],
+    to: WarmState,
+    at: number,
+    patch?: WarmPatch,
+  ): Promise<WarmVm | undefined>;
+  /**
+   * Atomically gives the longest-idle warm VM of `route` to `dispatchId` (idle → claimed), or
+   * undefined when none is idle. A warm VM is claimed at most once, ever.
+   */
+  claimWarm(
+    route: string,
+    dispatchId: string,
+    at: number,
+    exclude?: { providers: readonly string[] },
+  ): Promise<WarmVm | undefined>;
+  /** Every warm VM not yet retired. */
+  listWarm(): Promise<readonly WarmVm[]>;
   /** True when the store answers (readiness). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -31,6 +31,11 @@ function bind(store: Store): Store {
     appendDecision: (d) => store.appendDecision(d),
     listDecisions: (q) => store.listDecisions(q),
     usage: (since, now) => store.usage(since, now),
+    insertWarm: (vm) => store.insertWarm(vm),
+    getWarm: (id) => store.getWarm(id),
+    updateWarm: (...args) => store.updateWarm(...args),
+    claimWarm: (...args) => store.claimWarm(...args),
+    listWarm: () => store.listWarm(),
     ping: () => store.ping(),
     close: () => store.close(),
   };
