@@ -82,6 +82,22 @@ function checkRoutes(parsed: Parsed, providerNames: string[], issues: ConfigIssu
       }
     }
 
+    const warm = route.warm;
+    if (warm !== undefined) {
+      if (parsed.agent === undefined && (warm.min_idle > 0 || warm.schedule.length > 0)) {
+        issues.push({
+          path: ['routes', i, 'warm'],
+          message: 'a warm pool needs the agent endpoint: set agent.public_url (and agent.listen)',
+        });
+      }
+      if (warm.provider !== undefined && !route.providers.includes(warm.provider)) {
+        issues.push({
+          path: ['routes', i, 'warm', 'provider'],
+          message: `"${warm.provider}" is not one of this route's providers (${route.providers.join(', ')})`,
+        });
+      }
+    }
+
     const { boot, job, max_lifetime } = route.timeouts;
     if (max_lifetime <= boot + job) {
       issues.push({

@@ -74,6 +74,51 @@ export const RouteLimits = z.strictObject({
   ...Budgets.shape,
 });
 
+const HourMinute = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'expected a UTC time as HH:MM, e.g. 08:00');
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+/** A window (UTC) with its own pool size, e.g. more warm VMs in working hours. */
+export const WarmWindow = z
+  .strictObject({
+    days: z
+      .array(z.enum(DAYS))
+      .min(1)
+      .default([...DAYS]),
+    from: HourMinute,
+    to: HourMinute,
+    min_idle: z.number().int().min(0).max(1000),
+  })
+  .refine((w) => w.from < w.to, {
+    path: ['to'],
+    message: 'must be later than from (split a window over midnight in two)',
+  });
+
+export const RouteWarm = z.strictObject({
+  /** Booted, unassigned VMs to keep outside every schedule window. */
+  min_idle: z.number().int().min(0).max(1000).default(0),
+  /** The first matching window sets the pool size instead. */
+  schedule: z.array(WarmWindow).default([]),
+  /** A warm VM idle this long is recycled. */
+  max_idle_age: Duration({ min: 60_000, max: 7 * 86_400_000 }).prefault('1h'),
+  /** Which of the route's providers makes warm VMs (default: the first). */
+  provider: Name.optional(),
+  /** For providers billed per started hour (Hetzner): retire an idle VM before it starts another hour. */
+  paid_hour_only: z.boolean().default(false),
+});
+
+/** The endpoint warm VMs' agents poll for their job; a listener of its own, never the dispatch API. */
+export const Agent = z.strictObject({
+  listen: Listen.prefault({ port: 8081 }),
+  /** How VMs reach the listener (through a proxy or the host's public address). */
+  public_url: HttpUrl('the agent endpoint as VMs reach it'),
+  /** How long a poll is held open when there is no job yet. */
+  hold: Duration({ min: 1_000, max: 60_000 }).prefault('25s'),
+  /** Polls per second accepted from all VMs together (and 1/s sustained per VM). */
+  max_polls_per_second: z.number().int().min(1).max(10_000).default(50),
+});
+
 export const Route = z
   .strictObject({
     name: Name,
@@ -86,6 +131,8 @@ export const Route = z
     limits: RouteLimits.prefault({}),
     timeouts: RouteTimeouts.prefault({}),
     runner: RunnerDefaults.partial().optional(),
+    /** Pre-booted VMs that get a job on arrival (needs `agent`). */
+    warm: RouteWarm.optional(),
   })
   .transform((route) => ({
     ...route,
@@ -140,6 +187,7 @@ export const DispatcherConfigShape = z.strictObject({
   runner: RunnerDefaults.prefault({}),
   reconcile: Reconcile.prefault({}),
   limits: GlobalLimits.prefault({}),
+  agent: Agent.optional(),
   providers: z
     .record(Name, ProviderConfig)
     .refine((p) => Object.keys(p).length > 0, 'expected at least one provider'),
