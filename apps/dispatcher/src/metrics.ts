@@ -27,7 +27,7 @@ export interface DispatcherMetrics {
  * test process do not clash). Labels are routes, providers, states and outcomes: never an id or a
  * handle, so cardinality stays bounded by the config.
  */
-export function createDispatcherMetrics(store: Pick<Store, 'countLive'>): DispatcherMetrics {
+export function createDispatcherMetrics(store: Pick<Store, 'countLive' | 'listWarm'>): DispatcherMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'forgejo_fleet_dispatcher_' });
   const dispatches = new Counter({
@@ -83,6 +83,24 @@ export function createDispatcherMetrics(store: Pick<Store, 'countLive'>): Dispat
       this.reset();
       const live = await store.countLive();
       for (const [route, n] of live.byRoute) this.set({ route }, n);
+    },
+  });
+
+  new Gauge({
+    name: 'forgejo_fleet_warm_vms',
+    help: 'Warm pool VMs by route and state (creating, booting, idle, claimed, assigned).',
+    labelNames: ['route', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const counts = new Map<string, { route: string; state: string; n: number }>();
+      for (const vm of await store.listWarm()) {
+        const key = `${vm.route}\u0000${vm.state}`;
+        const entry = counts.get(key) ?? { route: vm.route, state: vm.state, n: 0 };
+        entry.n++;
+        counts.set(key, entry);
+      }
+      for (const { route, state, n } of counts.values()) this.set({ route, state }, n);
     },
   });
 

@@ -1,9 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDispatcherConfig } from '@forgejo-fleet/config';
+import { type DispatcherConfig, parseDispatcherConfig } from '@forgejo-fleet/config';
 import { type RunningFakeForgejo, startFakeForgejo } from '@forgejo-fleet/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jobRan } from './__fixtures__/job-ran.js';
 import { memoryProvider } from './__fixtures__/memory-provider.js';
 import { createLogger } from './logger.js';
 import { type RunningDispatcher, startDispatcher } from './server.js';
@@ -14,6 +15,7 @@ let forgejo: RunningFakeForgejo;
 let dispatcher: RunningDispatcher | undefined;
 let work: string;
 let cloud: ReturnType<typeof memoryProvider>;
+let config: DispatcherConfig;
 
 beforeEach(async () => {
   work = mkdtempSync(join(tmpdir(), 'fleet-server-'));
@@ -22,7 +24,7 @@ beforeEach(async () => {
   forgejo.addOrg({ name: 'acme', owners: ['ops'] });
   forgejo.addRepo({ owner: 'acme', name: 'web' });
   const token = forgejo.addToken({ user: 'ops', scopes: ['write:organization'] });
-  const config = parseDispatcherConfig(
+  config = parseDispatcherConfig(
     `
 fleet_id: srv
 listen: { host: 127.0.0.1, port: 0 }
@@ -80,6 +82,7 @@ async function dispatchJob() {
 describe('GET /metrics', () => {
   it('counts dispatches, phases, provider and Forgejo calls, and live VMs, with no ids in labels', async () => {
     const { job, id } = await dispatchJob();
+    await jobRan(forgejo, config, await dispatcher?.store.get(id));
     const vm = [...cloud.instances.values()][0];
     if (vm) cloud.powerOff(vm.id);
     await dispatcher?.service.reconcile();
@@ -120,6 +123,7 @@ describe('decision log file', () => {
 describe('POST /v1/reconcile', () => {
   it('runs a pass soon and answers 202; a bad body is 400 and runs nothing', async () => {
     const { id } = await dispatchJob();
+    await jobRan(forgejo, config, await dispatcher?.store.get(id));
     const vm = [...cloud.instances.values()][0];
     if (vm) cloud.powerOff(vm.id);
 

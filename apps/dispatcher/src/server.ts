@@ -9,11 +9,13 @@ import { openSqliteStore, type Store } from '@forgejo-fleet/store';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { forgejoOperation, forgejoResult } from './forgejo-operation.js';
+import { createAgentApp } from './http/agent-app.js';
 import { createApp } from './http/app.js';
 import { createLogger } from './logger.js';
 import { createDispatcherMetrics } from './metrics.js';
 import { randomDispatchId } from './service/names.js';
 import { createDispatchService, type DispatchService } from './service/service.js';
+import type { WarmUserData } from './service/warm/pool.js';
 import { forgejoClients, providerInstances } from './wiring.js';
 
 export interface RunningDispatcher {
@@ -21,6 +23,8 @@ export interface RunningDispatcher {
   readonly url: string;
   readonly service: DispatchService;
   readonly store: Store;
+  /** http://host:port of the warm VMs' agent endpoint, when configured. */
+  readonly agentUrl: string | undefined;
   /** Prometheus text of `/metrics`. */
   metrics(): Promise<string>;
   /** Stops accepting, waits for in-flight provisioning, stops the reconciler, closes the store. */
@@ -38,6 +42,8 @@ export interface StartOptions {
   readonly reconcileIntervalMs?: number;
   /** Write the decision log file (default: yes, at `store.decision_log`). */
   readonly decisionLogFile?: boolean;
+  /** Overrides the warm VMs' user-data renderer (benchmarks play the agents in-process). */
+  readonly warmUserData?: WarmUserData;
 }
 
 /** Wires config into a listening dispatcher; `main.ts` and the end-to-end tests both use it. */
@@ -67,6 +73,7 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
       ),
     providerFor: options.providerFor ?? providerInstances(config),
     ...(decisionFile ? { appendDecisionLine: (line: string) => decisionFile.write(line) } : {}),
+    ...(options.warmUserData ? { warmUserData: options.warmUserData } : {}),
   });
   const clients = config.clients.map((client) => ({
     name: client.name,
@@ -88,17 +95,26 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
     requestReconcile: () => reconciler.now(),
   });
 
-  const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const server = await listen(app.fetch, config.listen);
+  const url = urlOf(server);
   log.info({ url, fleetId: config.fleet_id }, 'dispatcher listening');
+  const agentServer =
+    config.agent === undefined
+      ? undefined
+      : await listen(
+          createAgentApp({
+            service,
+            log: log.child({ endpoint: 'agent' }),
+            now: options.now ?? Date.now,
+            maxPollsPerSecond: config.agent.max_polls_per_second,
+          }).fetch,
+          config.agent.listen,
+        );
+  if (agentServer) log.info({ url: urlOf(agentServer) }, 'agent endpoint listening');
 
   return {
     url,
+    agentUrl: agentServer ? urlOf(agentServer) : undefined,
     service,
     store,
     metrics: () => metrics.registry.metrics(),
@@ -107,10 +123,7 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
       // VMs are left alone (the next start's reconciler picks them up from the store).
       service.stopAccepting();
       await reconciler.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
-      });
+      await Promise.all([server, agentServer].map((s) => (s ? closeServer(s) : undefined)));
       await service.drain();
       await store.close();
       await closeStream(decisionFile);
@@ -157,6 +170,33 @@ function startLoop(intervalMs: number, tick: (signal: AbortSignal) => Promise<vo
       await running;
     },
   };
+}
+
+type Server = Awaited<ReturnType<typeof listen>>;
+
+async function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  at: { host: string; port: number },
+) {
+  const server = serve({ fetch, hostname: at.host, port: at.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  return server;
+}
+
+function urlOf(server: Server): string {
+  const address = server.address() as AddressInfo;
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // Held agent polls and keep-alive connections would otherwise delay the stop.
+    if ('closeAllConnections' in server) server.closeAllConnections();
+  });
 }
 
 function openDecisionFile(path: string | undefined, log: Logger): WriteStream | undefined {

@@ -26,7 +26,10 @@ function httpUrl(chars: RegExp, what: string) {
 }
 
 /** Forgejo base URL: no query, fragment or user info (credentials must never reach a VM). */
-const InstanceUrl = httpUrl(/^https?:\/\/[A-Za-z0-9._~:/%[\]-]+$/, 'no query, fragment, user info or quotes');
+export const InstanceUrl = httpUrl(
+  /^https?:\/\/[A-Za-z0-9._~:/%[\]-]+$/,
+  'no query, fragment, user info or quotes',
+);
 
 /** Download URL: a query is allowed (mirrors, signed URLs), user info and fragments are not. */
 const DownloadUrl = httpUrl(/^https?:\/\/[A-Za-z0-9._~:/%[\]?=&+,-]+$/, 'no fragment, user info or quotes');

@@ -1,11 +1,36 @@
 import type { DispatcherConfig, Route } from '@forgejo-fleet/config';
-import type { RunnerBootstrap } from './bootstrap.js';
+import type { RunnerBootstrap, RunnerInstall } from './bootstrap.js';
 
 /** The registration Forgejo answered with (`POST …/actions/runners`). */
 export interface RunnerRegistration {
   readonly uuid: string;
   readonly token: string;
   readonly name: string;
+}
+
+/**
+ * How a VM of this route is prepared, cold or warm: the same labels, install, Docker and
+ * metadata block. Route-level runner settings override the top-level `runner` section.
+ */
+export function prepareFromConfig(
+  config: Pick<DispatcherConfig, 'runner'>,
+  route: Route,
+): {
+  labels: string[];
+  install: RunnerInstall;
+  docker: { install: boolean };
+  blockMetadataForContainers: boolean;
+} {
+  const install = route.runner?.install ?? config.runner.install;
+  return {
+    labels: [...route.runner_labels],
+    install:
+      install.mode === 'baked'
+        ? { mode: 'baked', binaryPath: install.binary_path }
+        : { mode: 'download', url: install.url, sha256: install.sha256 },
+    docker: { install: route.runner?.install_docker ?? config.runner.install_docker },
+    blockMetadataForContainers: true,
+  };
 }
 
 /**
@@ -21,19 +46,12 @@ export function bootstrapFromConfig(params: {
   readonly dispatchId?: string | undefined;
 }): RunnerBootstrap {
   const { config, route } = params;
-  const install = route.runner?.install ?? config.runner.install;
   return {
     instanceUrl: config.forgejo.instance_url,
     runner: params.runner,
     ...(params.handle === undefined ? {} : { handle: params.handle }),
-    labels: [...route.runner_labels],
-    install:
-      install.mode === 'baked'
-        ? { mode: 'baked', binaryPath: install.binary_path }
-        : { mode: 'download', url: install.url, sha256: install.sha256 },
+    ...prepareFromConfig(config, route),
     jobTimeoutSeconds: Math.ceil(route.timeouts.job / 1000),
-    docker: { install: route.runner?.install_docker ?? config.runner.install_docker },
-    blockMetadataForContainers: true,
     fleetId: config.fleet_id,
     ...(params.dispatchId === undefined ? {} : { dispatchId: params.dispatchId }),
   };

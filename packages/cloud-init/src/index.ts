@@ -5,3 +5,12 @@ export { LABEL_SCHEMES, type LabelScheme, type ParsedLabel, parseLabel, RunnerLa
 export { PLACEHOLDER_TOKEN, TOKEN_PATH, USER_DATA_MAX_BYTES } from './paths.js';
 export { renderUserData } from './render.js';
 export { type CloudInitSchemaResult, validateWithCloudInit } from './validate.js';
+export { type ValidWarmBootstrap, WarmBootstrap } from './warm/bootstrap.js';
+export { warmBootstrapFromConfig } from './warm/from-config.js';
+export {
+  AGENT_AUTH_PATH,
+  AGENT_PATH,
+  PLACEHOLDER_AGENT_SECRET,
+  WARM_BOOTSTRAP_PATH,
+} from './warm/paths.js';
+export { renderWarmUserData } from './warm/render.js';

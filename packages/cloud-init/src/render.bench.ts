@@ -1,5 +1,6 @@
 import { bench, describe } from 'vitest';
 import { renderUserData } from './render.js';
+import { renderWarmUserData } from './warm/render.js';
 
 const input = {
   instanceUrl: 'https://git.example.com/',
@@ -18,5 +19,16 @@ describe('cloud-init', () => {
   // Runs once per dispatch on the hot path between registration and provider.create.
   bench('renderUserData', () => {
     renderUserData(input);
+  });
+
+  // Once per warm VM the pool creates, off the job's path.
+  bench('renderWarmUserData', () => {
+    renderWarmUserData({
+      agentUrl: 'https://fleet.example.com:8443',
+      vmId: 'wk4xq2m7bz3ca',
+      secret: 'Zm9yZ2Vqby1mbGVldC1vbmUtdGltZS1zZWNyZXQtMDAx',
+      labels: input.labels,
+      install: input.install,
+    });
   });
 });

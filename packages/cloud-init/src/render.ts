@@ -28,20 +28,36 @@ function cloudConfig(input: ValidRunnerBootstrap): Record<string, unknown> {
         path: RUNNER_CONFIG_PATH,
         owner: 'root:root',
         permissions: '0644',
-        content: stringify({ runner: { timeout: `${input.jobTimeoutSeconds}s` } }),
+        content: runnerConfigYaml(input.jobTimeoutSeconds),
       },
       { path: '/etc/motd', owner: 'root:root', permissions: '0644', content: motd(input) },
     ],
     runcmd: [[BOOTSTRAP_PATH]],
-    // Safety net if the script never ran or never reached its own poweroff.
-    power_state: {
-      mode: 'poweroff',
-      delay: 'now',
-      condition: true,
-      timeout: 30,
-      message: 'forgejo-fleet: job done, powering off',
-    },
+    power_state: powerState('forgejo-fleet: job done, powering off'),
   };
+}
+
+/**
+ * The runner config both paths write (cloud-init on the cold path, the agent on the warm one):
+ * only `runner.timeout`, see RUNNER_CONFIG_PATH.
+ */
+export function runnerConfigYaml(jobTimeoutSeconds: number): string {
+  return stringify({ runner: { timeout: `${jobTimeoutSeconds}s` } });
+}
+
+/** cloud-init's own poweroff once runcmd returns: the safety net if a script never reached its own. */
+export function powerState(message: string): Record<string, unknown> {
+  return { mode: 'poweroff', delay: 'now', condition: true, timeout: 30, message };
+}
+
+/** Serialises a cloud-config document and enforces the size limit (both renderers). */
+export function toUserData(doc: Record<string, unknown>): string {
+  // YAML 1.1 because cloud-init reads with PyYAML: a token like 1_000_… must come out quoted,
+  // not as an int. lineWidth 0: never fold, so each script line and the token stay on one line.
+  const text = `#cloud-config\n${stringify(doc, { version: '1.1', lineWidth: 0 })}`;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > USER_DATA_MAX_BYTES) throw new UserDataTooLargeError(bytes, USER_DATA_MAX_BYTES);
+  return text;
 }
 
 /**
@@ -52,10 +68,5 @@ function cloudConfig(input: ValidRunnerBootstrap): Record<string, unknown> {
 export function renderUserData(input: RunnerBootstrap): string {
   const parsed = RunnerBootstrap.safeParse(input);
   if (!parsed.success) throw new InvalidRunnerBootstrapError(parsed.error);
-  // YAML 1.1 because cloud-init reads with PyYAML: a token like 1_000_… must come out quoted,
-  // not as an int. lineWidth 0: never fold, so each script line and the token stay on one line.
-  const text = `#cloud-config\n${stringify(cloudConfig(parsed.data), { version: '1.1', lineWidth: 0 })}`;
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > USER_DATA_MAX_BYTES) throw new UserDataTooLargeError(bytes, USER_DATA_MAX_BYTES);
-  return text;
+  return toUserData(cloudConfig(parsed.data));
 }

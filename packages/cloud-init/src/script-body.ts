@@ -1,10 +1,11 @@
 /**
- * The fixed part of the bootstrap script (POSIX sh, runs as root from cloud-init runcmd).
- * It reads only the variables and the run_runner function the preamble defines
- * (script.ts), so every value a caller controls is quoted in exactly one place.
- * Avoid "${" here: this is a JavaScript template literal.
+ * The fixed functions of the bootstrap script (POSIX sh, runs as root from cloud-init runcmd):
+ * logging, the poweroff trap, runner install, Docker and the metadata block. Shared by the cold
+ * bootstrap (SCRIPT_BODY) and the warm one (warm/script.ts), so both prepare a VM the same way.
+ * They read only the variables the preamble defines (script.ts), so every value a caller
+ * controls is quoted in exactly one place. Avoid "${" here: this is a JavaScript template literal.
  */
-export const SCRIPT_BODY = String.raw`
+export const SCRIPT_FUNCTIONS = String.raw`
 log() { printf 'forgejo-fleet[%s]: %s\n' "$DISPATCH_ID" "$*"; }
 die() { log "error: $*"; exit 1; }
 
@@ -94,7 +95,10 @@ block_metadata() {
   log "metadata service blocked for forwarded (container) traffic"
 }
 
-main() {
+`;
+
+/** The cold bootstrap's main: prepare, then run the one job the preamble's run_runner names. */
+const COLD_MAIN = `main() {
   trap finish EXIT
   trap 'exit 129' HUP
   trap 'exit 130' INT
@@ -121,3 +125,6 @@ main() {
 
 main
 `;
+
+/** The fixed part of the cold bootstrap script: the shared functions, then its main. */
+export const SCRIPT_BODY = SCRIPT_FUNCTIONS + COLD_MAIN;

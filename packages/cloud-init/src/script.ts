@@ -33,13 +33,20 @@ function runRunnerFunction(input: ValidRunnerBootstrap): string {
   return `run_runner() {\n  ${lines.join(' \\\n    ')}\n}\n`;
 }
 
-function variables(input: ValidRunnerBootstrap): string {
+/** One `NAME=value` line of a script preamble. */
+export type ShellVariable = readonly [name: string, value: string | number];
+
+/** What preparing a VM (runner install, Docker, metadata block) depends on, cold or warm. */
+export type PrepareInput = Pick<
+  ValidRunnerBootstrap,
+  'install' | 'labels' | 'docker' | 'blockMetadataForContainers'
+>;
+
+/** The variables SCRIPT_FUNCTIONS read to prepare the VM; the warm script reuses them as they are. */
+export function prepareVariables(input: PrepareInput): ShellVariable[] {
   const download = input.install.mode === 'download' ? input.install : undefined;
   const needsDocker = usesDocker(input.labels);
-  const values: Array<[string, string | number]> = [
-    ['FLEET_ID', input.fleetId ?? '-'],
-    ['DISPATCH_ID', input.dispatchId ?? '-'],
-    ['RUNNER_NAME', input.runner.name],
+  return [
     ['RUNNER_BIN', input.install.mode === 'baked' ? input.install.binaryPath : DOWNLOAD_INSTALL_PATH],
     ['DOWNLOAD_URL', download?.url ?? ''],
     ['DOWNLOAD_SHA256', download?.sha256 ?? ''],
@@ -48,12 +55,25 @@ function variables(input: ValidRunnerBootstrap): string {
     ['BLOCK_METADATA', input.blockMetadataForContainers ? 1 : 0],
     ['METADATA_IPV4', METADATA_IPV4],
     ['METADATA_IPV6', METADATA_IPV6],
+  ];
+}
+
+/** Renders variables as sh assignments, every value single-quoted. */
+export function shellVariables(values: readonly ShellVariable[]): string {
+  return values.map(([name, value]) => `${name}=${shQuote(String(value))}\n`).join('');
+}
+
+function variables(input: ValidRunnerBootstrap): string {
+  return shellVariables([
+    ['FLEET_ID', input.fleetId ?? '-'],
+    ['DISPATCH_ID', input.dispatchId ?? '-'],
+    ['RUNNER_NAME', input.runner.name],
+    ...prepareVariables(input),
     ['TOKEN_FILE', TOKEN_PATH],
     ['RUNNER_CONFIG', RUNNER_CONFIG_PATH],
     ['JOB_TIMEOUT', input.jobTimeoutSeconds],
     ['DEADLINE_MINUTES', Math.ceil((input.jobTimeoutSeconds + BOOTSTRAP_SLACK_SECONDS) / 60)],
-  ];
-  return values.map(([name, value]) => `${name}=${shQuote(String(value))}\n`).join('');
+  ]);
 }
 
 /**

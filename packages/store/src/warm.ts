@@ -2,8 +2,30 @@ import type { Database } from 'better-sqlite3';
 import { CorruptRecordError, InvalidArgumentError } from './errors.js';
 import { WARM_STATES, type WarmPatch, type WarmState, type WarmVm } from './types.js';
 
+export interface WarmPoolStatements {
+  insert(vm: { id: string; route: string; provider: string; secret_hash: string; at: number }): WarmVm;
+  get(id: string): WarmVm | undefined;
+  /** Compare-and-set; `.immediate` runs it in an IMMEDIATE transaction. */
+  update: {
+    immediate(
+      id: string,
+      from: readonly WarmState[],
+      to: WarmState,
+      at: number,
+      patch: WarmPatch,
+    ): WarmVm | undefined;
+  };
+  claim(
+    route: string,
+    dispatchId: string,
+    at: number,
+    excludeProviders: readonly string[],
+  ): WarmVm | undefined;
+  list(): WarmVm[];
+}
+
 /** The warm pool's statements and compare-and-set writes, on the store's connection. */
-export function warmPool(db: Database) {
+export function warmPool(db: Database): WarmPoolStatements {
   const insert = db.prepare(`
     INSERT INTO warm_vms (id, route, provider, state, secret_hash, created_at, updated_at)
     VALUES (@id, @route, @provider, 'creating', @secret_hash, @at, @at)`);

@@ -94,6 +94,13 @@ export const RouteView = z.object({
   providers: z.array(z.string()),
   limits: z.object({ max_vms: z.number(), max_vms_per_scope: z.number().nullable() }),
   live_vms: z.number(),
+  warm: z
+    .object({
+      target: z.number().describe('idle warm VMs wanted now (min_idle or the schedule window)'),
+      idle: z.number(),
+      booting: z.number(),
+    })
+    .nullable(),
 });
 export const RouteList = z.object({ routes: z.array(RouteView) });
 
@@ -115,3 +122,8 @@ export function fieldErrors(issues: readonly z.core.$ZodIssue[]): { path: string
     message: issue.message,
   }));
 }
+
+/** A warm VM's agent asking for its job. */
+export const AgentPoll = z.strictObject({
+  vm_id: z.string().regex(/^w[a-z2-7]{12}$/, 'expected a warm VM id'),
+});

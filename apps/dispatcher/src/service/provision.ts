@@ -1,7 +1,8 @@
 import { bootstrapFromConfig, renderUserData } from '@forgejo-fleet/cloud-init';
 import type { Route } from '@forgejo-fleet/config';
 import { parseScope } from '@forgejo-fleet/forgejo';
-import type { DispatchRecord } from '@forgejo-fleet/store';
+import type { DispatchRecord, WarmVm } from '@forgejo-fleet/store';
+import type { UsageMeter } from './budgets.js';
 import { createVm } from './create-vm.js';
 import type { ServiceDeps } from './deps.js';
 import { errorSummary } from './errors.js';
@@ -9,9 +10,13 @@ import { instanceName, instanceTags, vmName } from './names.js';
 import type { ProviderHealth } from './provider-health.js';
 import { releaseResources } from './release.js';
 import type { Semaphore } from './semaphore.js';
+import type { WarmPool } from './warm/pool.js';
 
 export interface ProvisionContext {
   readonly health: ProviderHealth;
+  readonly usage: UsageMeter;
+  /** The warm pools (absent when no route has one). */
+  readonly warm?: WarmPool;
   /** One per provider: its `create_concurrency`. */
   readonly createSlots: (provider: string) => Semaphore;
 }
@@ -74,6 +79,21 @@ export async function provision(
     return;
   }
 
+  if (context.warm && route.warm && record.handle !== null) {
+    const vm = await context.warm.claim(provisioning, route);
+    if (vm) {
+      await assignWarm(deps, context.warm, { record: provisioning, route, vm, registered, log });
+      return;
+    }
+    await deps.decisions.record({
+      kind: 'fallback',
+      reason: `no idle warm vm on route ${route.name}; creating a cold one`,
+      dispatch_id: record.id,
+      route: route.name,
+      scope: record.scope,
+    });
+  }
+
   const userData = renderUserData(
     bootstrapFromConfig({
       config,
@@ -98,6 +118,57 @@ export async function provision(
     tags,
     log,
   });
+}
+
+/** Gives the job to a claimed warm VM: the record points at it, then its agent gets the job. */
+async function assignWarm(
+  deps: ServiceDeps,
+  pool: WarmPool,
+  params: {
+    record: DispatchRecord;
+    route: Route;
+    vm: WarmVm;
+    registered: { id: number; uuid: string; token: string };
+    log: ServiceDeps['log'];
+  },
+): Promise<void> {
+  const { record, route, vm, registered, log } = params;
+  const booting = await deps.store.transition(record.id, ['provisioning'], 'booting', deps.clock.now(), {
+    provider: vm.provider,
+    instance_id: vm.instance_id,
+    machine: vm.machine,
+    hourly_price: vm.hourly_price,
+    reason: `warm vm ${vm.id} assigned`,
+  });
+  if (!booting) {
+    // Cancelled in between: the claimed VM can never serve another job.
+    const current = (await deps.store.get(record.id)) ?? record;
+    await releaseResources(deps, { ...current, provider: vm.provider, instance_id: vm.instance_id }, log);
+    await pool.retire(vm, 'its dispatch was cancelled before the handoff');
+    return;
+  }
+  pool.assign(vm, {
+    instance_url: deps.config.forgejo.instance_url,
+    runner: { uuid: registered.uuid, token: registered.token, name: record.runner?.name ?? '' },
+    handle: record.handle ?? '',
+    labels: [...route.runner_labels],
+    job_timeout_seconds: Math.round(route.timeouts.job / 1000),
+  });
+  const readyFor = vm.ready_at === null ? 0 : deps.clock.now() - vm.ready_at;
+  await deps.decisions.record({
+    kind: 'assign',
+    reason: `warm vm ${vm.id} (${vm.instance_id}) assigned; it was idle for ${Math.round(readyFor / 1000)} s`,
+    dispatch_id: record.id,
+    route: route.name,
+    scope: record.scope,
+    provider: vm.provider,
+    choice: vm.machine,
+    cost: vm.hourly_price,
+  });
+  log.info({ warmId: vm.id, instanceId: vm.instance_id }, 'warm vm assigned');
+  void pool
+    .refill()
+    .catch((error: unknown) => log.warn({ err: errorSummary(error) }, 'warm pool refill failed'));
 }
 
 export function runnerPrefix(config: ServiceDeps['config'], route: Route): string {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dispatcherHarness } from '../__fixtures__/harness.js';
+import { jobRan } from '../__fixtures__/job-ran.js';
 
 const JOB = { id: 7, attempt: 1, repo_id: 1, owner_id: 3, name: 'build' };
 
@@ -121,6 +122,7 @@ describe('dispatching a job', () => {
     await h.service.drain();
     const id = String(body.id);
     const record = await h.store.get(id);
+    await jobRan(h.forgejo, h.config, record);
     h.provider.powerOff(record?.instance_id ?? '');
     await h.service.reconcile();
     const finished = await h.store.get(id);

@@ -14,12 +14,25 @@ import { type ProvisionContext, provision } from './provision.js';
 import { type ReconcileContext, reconcileOnce } from './reconcile/index.js';
 import { releaseResources } from './release.js';
 import { Semaphore } from './semaphore.js';
+import { type PollAnswer, WarmPool, type WarmUserData } from './warm/pool.js';
+import { hasWarmPool, targetIdle } from './warm/pool-size.js';
+import { warmUserDataFromConfig } from './warm/user-data.js';
 import { explainDispatch } from './why.js';
+
+function realTimer(fn: () => void, ms: number): () => void {
+  const timer = setTimeout(fn, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+}
 
 export type DispatchService = ReturnType<typeof createDispatchService>;
 
 export type ServiceOptions = Omit<ServiceDeps, 'decisions' | 'observer'> & {
   readonly observer?: ServiceObserver;
+  /** Renders a warm VM's user-data (default: the cloud-init package's warm renderer). */
+  readonly warmUserData?: WarmUserData;
+  /** Schedules `fn` after `ms`, returning a cancel (agent poll holds; tests pass a fake). */
+  readonly timer?: (fn: () => void, ms: number) => () => void;
   /** Appends a line to the decision log file; absent: the store keeps the log alone. */
   readonly appendDecisionLine?: (line: string) => void;
 };
@@ -42,8 +55,9 @@ export function createDispatchService(options: ServiceOptions) {
   const health = new ProviderHealth();
   const usage = new UsageMeter(deps);
   const slots = new Map<string, Semaphore>();
-  const provisionContext: ProvisionContext = {
+  const base: ProvisionContext = {
     health,
+    usage,
     createSlots(provider) {
       let slot = slots.get(provider);
       if (!slot) {
@@ -53,6 +67,16 @@ export function createDispatchService(options: ServiceOptions) {
       return slot;
     },
   };
+  const warm =
+    deps.config.agent !== undefined && deps.config.routes.some(hasWarmPool)
+      ? new WarmPool(
+          deps,
+          base,
+          options.warmUserData ?? warmUserDataFromConfig(deps.config),
+          options.timer ?? realTimer,
+        )
+      : undefined;
+  const provisionContext: ProvisionContext = warm ? { ...base, warm } : base;
   const inFlight = new Map<string, Promise<void>>();
   let accepting = true;
   // Limit checks and the intent write run one at a time, so concurrent requests cannot all
@@ -84,6 +108,7 @@ export function createDispatchService(options: ServiceOptions) {
     firstSeen: new Map(),
     deleted: new Map(),
     lastRegistrationSweep: Number.NEGATIVE_INFINITY,
+    ...(warm ? { warm } : {}),
   };
 
   return {
@@ -137,6 +162,7 @@ export function createDispatchService(options: ServiceOptions) {
 
     async routeViews() {
       const live = await store.countLive();
+      const pool = warm ? await store.listWarm() : [];
       return deps.config.routes.map((route) => ({
         name: route.name,
         labels: [...route.labels],
@@ -144,7 +170,27 @@ export function createDispatchService(options: ServiceOptions) {
         providers: [...route.providers],
         limits: { max_vms: route.limits.max_vms, max_vms_per_scope: route.limits.max_vms_per_scope ?? null },
         live_vms: live.byRoute.get(route.name) ?? 0,
+        warm: hasWarmPool(route)
+          ? {
+              target: targetIdle(route, deps.clock.now()),
+              idle: pool.filter((vm) => vm.route === route.name && vm.state === 'idle').length,
+              booting: pool.filter(
+                (vm) => vm.route === route.name && (vm.state === 'booting' || vm.state === 'creating'),
+              ).length,
+            }
+          : null,
       }));
+    },
+
+    /** One poll of a warm VM's agent (the agent endpoint). */
+    agentPoll(vmId: string, secret: string, signal?: AbortSignal): Promise<PollAnswer> {
+      if (!warm) return Promise.resolve({ status: 404 });
+      return warm.poll(vmId, secret, signal);
+    },
+
+    /** Tops the warm pools up now (also done by every reconcile pass). */
+    async refillWarm(): Promise<void> {
+      await warm?.refill();
     },
 
     /** The dispatch by id or job handle, explained as readable text. */
@@ -184,6 +230,7 @@ export function createDispatchService(options: ServiceOptions) {
     /** Waits for background provisioning to settle (graceful shutdown, tests). */
     async drain(): Promise<void> {
       while (inFlight.size > 0) await Promise.all([...inFlight.values()]);
+      await warm?.drain();
     },
   };
 }

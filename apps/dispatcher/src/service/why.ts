@@ -80,6 +80,14 @@ export async function explainDispatch(
   if (decisions.length === 0) lines.push('  none yet');
   for (const decision of decisions) lines.push(`  ${formatDecision(decision)}`);
 
+  const assigned = decisions.find((d) => d.kind === 'assign');
+  const cold = decisions.findLast((d) => d.kind === 'create');
+  if (assigned) lines.push(`vm: from the warm pool — ${assigned.reason}`);
+  else if (cold) {
+    const missed = decisions.find((d) => d.kind === 'fallback' && d.reason.startsWith('no idle warm vm'));
+    lines.push(`vm: cold create${missed ? ' (the warm pool had no idle VM)' : ''} — ${cold.reason}`);
+  }
+
   const snapshot = guards.health.snapshot(now);
   const cooling = Object.entries(snapshot.choices).filter(([key]) =>
     route?.providers.some((p) => key.startsWith(`${p} `)),

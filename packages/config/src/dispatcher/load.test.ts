@@ -79,6 +79,32 @@ function edit(change: (c: Record<string, any>) => void): Record<string, unknown>
 }
 
 describe('loading a valid dispatcher config', () => {
+  it('keeps a route runner override to the keys it sets (no defaults that mask the top level)', () => {
+    const config = load(
+      edit((c) => {
+        c.runner = { install: { mode: 'download', url: 'https://example.com/r', sha256: 'a'.repeat(64) } };
+        c.routes[0].runner = { install_docker: true };
+      }),
+    );
+    expect(config.routes[0]?.runner).toEqual({ install_docker: true });
+  });
+
+  it('needs the agent endpoint for a warm pool, and a warm provider from the route', () => {
+    expect(errorsOf(edit((c) => (c.routes[0].warm = { min_idle: 2 })))).toEqual([
+      'config.yaml: routes[0].warm: a warm pool needs the agent endpoint: set agent.public_url (and agent.listen)',
+    ]);
+    expect(
+      errorsOf(
+        edit((c) => {
+          c.agent = { public_url: 'https://fleet.example.com' };
+          c.routes[0].warm = { min_idle: 2, provider: 'hetzner-fsn' };
+        }),
+      ),
+    ).toEqual([
+      'config.yaml: routes[0].warm.provider: "hetzner-fsn" is not one of this route\'s providers (local)',
+    ]);
+  });
+
   it('resolves secrets, defaults and scopes', () => {
     const config = load(base());
     expect(config.forgejo.token).toBeInstanceOf(Secret);

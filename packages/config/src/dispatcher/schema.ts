@@ -130,7 +130,15 @@ export const Route = z
     providers: z.array(Name).min(1, 'expected at least one provider'),
     limits: RouteLimits.prefault({}),
     timeouts: RouteTimeouts.prefault({}),
-    runner: RunnerDefaults.partial().optional(),
+    // Only what the route sets: unset keys fall back to the top-level `runner` (no defaults here,
+    // or a route setting just install_docker would silently reset `install`).
+    runner: z
+      .strictObject({
+        name_prefix: RunnerDefaults.shape.name_prefix,
+        install: RunnerInstall.optional(),
+        install_docker: z.boolean().optional(),
+      })
+      .optional(),
     /** Pre-booted VMs that get a job on arrival (needs `agent`). */
     warm: RouteWarm.optional(),
   })

@@ -1,6 +1,7 @@
 import type { Instance, Provider } from '@forgejo-fleet/providers';
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { ServiceDeps } from '../deps.js';
+import type { WarmPool } from '../warm/pool.js';
 
 /** Every interval and grace of the reconciler, in one place. */
 export const RECONCILE = {
@@ -40,6 +41,8 @@ export interface ReconcileContext {
   /** Orphan VMs already asked to delete, and when. */
   readonly deleted: Map<string, number>;
   lastRegistrationSweep: number;
+  /** The warm pools, when any route has one. */
+  readonly warm?: WarmPool;
 }
 
 export type Step = (

@@ -1,6 +1,7 @@
 import type { Provider } from '@forgejo-fleet/providers';
 import type { Store } from '@forgejo-fleet/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jobRan } from '../../__fixtures__/job-ran.js';
 import { lifecycleWorld, never, type Wrappers } from '../../__fixtures__/lifecycle-world.js';
 import { RECONCILE } from './context.js';
 
@@ -72,6 +73,7 @@ describe('crash and restart at every step boundary of a dispatch', () => {
     expect(w.vms()).toHaveLength(1);
 
     // The job runs and the VM powers off; then every leftover goes within the grace.
+    await jobRan(w.forgejo, w.config, await second.store.get(record.id));
     const vm = w.vms(record.id)[0];
     if (vm) w.cloud.powerOff(vm.id);
     await pass(second.service);

@@ -1,8 +1,10 @@
+import { parseScope } from '@forgejo-fleet/forgejo';
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
 import { releaseResources } from '../release.js';
 import { isGone, providerOf, type Step, untouched } from './context.js';
+import { retryWithFreshVm } from './pickup-timeout.js';
 
 /**
  * A VM that powered off or vanished means its job is over (one-job exits, the VM powers off):
@@ -27,9 +29,40 @@ export const finishGone: Step = async (deps, _ctx, world, signal) => {
     }
     if (!isGone(instance)) continue;
     world.touched.add(record.id);
+    // Gone before its job started (died while booting, or an agent that lost its assignment):
+    // the job still waits, so it gets a fresh VM rather than an end.
+    const route = deps.config.routes.find((r) => r.name === record.route);
+    const waiting =
+      record.handle !== null && world.queues.get(record.scope)?.get(record.handle) === 'waiting';
+    if (record.state === 'booting' && waiting && route && record.retries < route.timeouts.pickup_retries) {
+      const runnerGone = record.runner === null || (await runnerMissing(deps, record));
+      if (runnerGone === undefined) continue; // cannot tell whether the job started: next pass
+      if (runnerGone === false) {
+        await retryWithFreshVm(
+          deps,
+          record,
+          route,
+          `vm ${instance === undefined ? 'gone' : instance.state} before its job started`,
+        );
+        continue;
+      }
+    }
     await finish(deps, record, instance === undefined ? 'instance gone' : `instance ${instance.state}`);
   }
 };
+
+/** False when our registration still exists (its runner never ran a task); undefined on error. */
+async function runnerMissing(deps: ServiceDeps, record: DispatchRecord): Promise<boolean | undefined> {
+  if (record.runner === null) return true;
+  try {
+    return (
+      (await deps.forgejoFor(record.scope).getRunner(parseScope(record.scope), record.runner.id)) ===
+      undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
 
 async function finish(deps: ServiceDeps, record: DispatchRecord, reason: string): Promise<void> {
   const log = deps.log.child({ dispatchId: record.id });

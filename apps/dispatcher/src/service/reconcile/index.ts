@@ -10,6 +10,7 @@ import { pickupTimeout } from './pickup-timeout.js';
 import { resumeStuck } from './resume.js';
 import { markRunning } from './running.js';
 import { sweepRegistrations } from './stale-registrations.js';
+import { warmPool } from './warm-pool.js';
 
 export { RECONCILE, type ReconcileContext } from './context.js';
 
@@ -28,6 +29,7 @@ const STEPS: readonly [string, Step][] = [
   ['resume', resumeStuck],
   ['orphans', reapOrphans],
   ['stale-registrations', sweepRegistrations],
+  ['warm-pool', warmPool],
 ];
 
 /** One reconcile pass: one list per provider, one queue read per scope, then every step. */

@@ -1,5 +1,6 @@
 import { createForgejoClient } from '@forgejo-fleet/forgejo';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jobRan } from '../../__fixtures__/job-ran.js';
 import { lifecycleWorld, MINUTE } from '../../__fixtures__/lifecycle-world.js';
 import { RECONCILE } from './context.js';
 
@@ -138,6 +139,7 @@ describe('finished jobs', () => {
   it('deletes a powered-off VM and the registration, and finishes the dispatch', async () => {
     const { service, store } = w.start();
     const { id } = await dispatched(service);
+    await jobRan(w.forgejo, w.config, await store.get(id));
     const vm = w.vms(id)[0];
     if (vm) w.cloud.powerOff(vm.id);
 
@@ -146,6 +148,24 @@ describe('finished jobs', () => {
     expect((await store.get(id))?.state).toBe('finished');
     expect(w.vms()).toEqual([]);
     expect(w.registrations()).toEqual([]);
+  });
+});
+
+describe('a VM gone before its job started', () => {
+  it('gives the still-waiting job a fresh VM instead of ending the dispatch', async () => {
+    const { service, store } = w.start();
+    const { id } = await dispatched(service);
+    const vm = w.vms(id)[0];
+    if (vm) w.cloud.powerOff(vm.id); // died while booting; its runner never ran a task
+
+    await pass(service);
+    expect(await store.get(id)).toMatchObject({ state: 'registering', retries: 1 });
+
+    w.advance(RECONCILE.retryBackoffMs);
+    await pass(service);
+    expect((await store.get(id))?.state).toBe('booting');
+    expect(w.vms(id)).toHaveLength(1);
+    expect(w.registrations()).toHaveLength(1);
   });
 });
 

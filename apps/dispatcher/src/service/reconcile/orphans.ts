@@ -24,6 +24,13 @@ export const reapOrphans: Step = async (deps, ctx, world, signal) => {
     for (const instance of instances.values()) {
       if (signal?.aborted) return;
       if (instance.state === 'terminated' || owned.has(`${provider.name}\u0000${instance.id}`)) continue;
+      const warmId = instance.tags['forgejo-fleet-warm'];
+      if (warmId !== undefined) {
+        // A pool VM: the warm step owns it while its record is live; a claimed one is its dispatch's.
+        const vm = await deps.store.getWarm(warmId);
+        if (vm !== undefined && vm.state !== 'retired') continue;
+        if (vm === undefined && ctx.warm?.inFlight.has(warmId)) continue;
+      }
       const dispatchId = instance.tags['forgejo-fleet-dispatch'];
       if (dispatchId !== undefined && ctx.inFlight.has(dispatchId)) continue;
       const record = dispatchId === undefined ? undefined : await deps.store.get(dispatchId);

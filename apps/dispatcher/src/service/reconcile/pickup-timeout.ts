@@ -1,3 +1,6 @@
+import type { Route } from '@forgejo-fleet/config';
+import type { DispatchRecord } from '@forgejo-fleet/store';
+import type { ServiceDeps } from '../deps.js';
 import { releaseResources } from '../release.js';
 import { enteredAt, RECONCILE, type Step, untouched } from './context.js';
 import { endDispatch } from './end-dispatch.js';
@@ -25,32 +28,46 @@ export const pickupTimeout: Step = async (deps, _ctx, world) => {
       });
       continue;
     }
-    const log = deps.log.child({ dispatchId: record.id });
-    const released = await releaseResources(deps, record, log, reason);
-    if (!released.ok) continue;
-    const retry = record.retries + 1;
-    const moved = await deps.store.transition(record.id, ['booting'], 'registering', deps.clock.now(), {
-      reason: `${reason}; fresh VM ${retry} of ${route.timeouts.pickup_retries}`,
-      retries: retry,
-      runner: null,
-      provider: null,
-      instance_id: null,
-      machine: null,
-      hourly_price: null,
-    });
-    if (!moved) continue;
-    await deps.decisions.record({
-      kind: 'retry',
-      reason: `${reason}; vm killed, a fresh one follows in ${Math.round(retryBackoff(retry) / 1000)} s`,
-      dispatch_id: record.id,
-      route: record.route,
-      scope: record.scope,
-      provider: record.provider,
-      choice: record.machine,
-      attempt: retry,
-    });
+    await retryWithFreshVm(deps, record, route, reason);
   }
 };
+
+/**
+ * Releases the dispatch's VM and registration and sends it back to `registering`, where the resume
+ * step gives the job a fresh VM after the backoff (a new name and idempotency key).
+ */
+export async function retryWithFreshVm(
+  deps: ServiceDeps,
+  record: DispatchRecord,
+  route: Route,
+  reason: string,
+): Promise<boolean> {
+  const log = deps.log.child({ dispatchId: record.id });
+  const released = await releaseResources(deps, record, log, reason);
+  if (!released.ok) return false;
+  const retry = record.retries + 1;
+  const moved = await deps.store.transition(record.id, ['booting'], 'registering', deps.clock.now(), {
+    reason: `${reason}; fresh VM ${retry} of ${route.timeouts.pickup_retries}`,
+    retries: retry,
+    runner: null,
+    provider: null,
+    instance_id: null,
+    machine: null,
+    hourly_price: null,
+  });
+  if (!moved) return false;
+  await deps.decisions.record({
+    kind: 'retry',
+    reason: `${reason}; vm killed, a fresh one follows in ${Math.round(retryBackoff(retry) / 1000)} s`,
+    dispatch_id: record.id,
+    route: record.route,
+    scope: record.scope,
+    provider: record.provider,
+    choice: record.machine,
+    attempt: retry,
+  });
+  return true;
+}
 
 /** Wait before the fresh VM of retry `n` (1, 2, …): doubles each time. */
 export function retryBackoff(retry: number): number {

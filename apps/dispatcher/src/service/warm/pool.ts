@@ -1,0 +1,256 @@
+import type { Route } from '@forgejo-fleet/config';
+import type { Instance } from '@forgejo-fleet/providers';
+import type { DispatchRecord, WarmVm } from '@forgejo-fleet/store';
+import { isUp } from '../create-vm.js';
+import type { ServiceDeps } from '../deps.js';
+import { errorClass, errorSummary } from '../errors.js';
+import type { ProvisionContext } from '../provision.js';
+import { type Assignment, Mailbox } from './mailbox.js';
+import { hasWarmPool, targetIdle } from './pool-size.js';
+import { hashSecret, newAgentSecret, newWarmId, secretMatches } from './secrets.js';
+
+/** Renders a warm VM's user-data (the cloud-init package's warm renderer, injected for tests). */
+export type WarmUserData = (params: {
+  route: Route;
+  vmId: string;
+  secret: string;
+  agentUrl: string;
+}) => string;
+
+export type PollAnswer =
+  | { readonly status: 200; readonly assignment: Assignment }
+  | { readonly status: 204 | 401 | 404 | 410 };
+
+/** A pool VM counts against limits until a dispatch claims it (then the dispatch counts). */
+const UNCLAIMED: readonly WarmVm['state'][] = ['creating', 'booting', 'idle'];
+
+/**
+ * The warm pools of every route: creates VMs ahead of demand, answers their agents' polls, gives
+ * an idle VM to a dispatch at most once (the store's atomic claim), and hands the agent its job.
+ */
+export class WarmPool {
+  readonly mailbox = new Mailbox();
+  readonly #creating = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly context: ProvisionContext,
+    private readonly userData: WarmUserData,
+    private readonly timer: (fn: () => void, ms: number) => () => void,
+  ) {}
+
+  get inFlight(): ReadonlySet<string> {
+    return new Set(this.#creating.keys());
+  }
+
+  /** Tops every route's pool up to its target, within the route's and the global VM limits and budgets. */
+  async refill(): Promise<void> {
+    const { config, store, clock } = this.deps;
+    if (config.agent === undefined) return;
+    const warm = await store.listWarm();
+    const live = await store.countLive();
+    let total = live.total + warm.filter((vm) => UNCLAIMED.includes(vm.state)).length;
+    for (const route of config.routes) {
+      if (!hasWarmPool(route)) continue;
+      const pool = warm.filter((vm) => vm.route === route.name && UNCLAIMED.includes(vm.state));
+      const deficit = targetIdle(route, clock.now()) - pool.length;
+      if (deficit <= 0) continue;
+      const budgets = await this.context.usage.states(this.deps, route.name, '');
+      if (budgets.some((b) => b.cap.startsWith('routes.') && b.used >= b.limit)) continue;
+      const room = Math.min(
+        route.limits.max_vms - (live.byRoute.get(route.name) ?? 0) - pool.length,
+        config.limits.max_vms - total,
+      );
+      for (let i = 0; i < Math.min(deficit, room); i++) {
+        total++;
+        this.#start(route);
+      }
+    }
+  }
+
+  /** Takes an idle VM of the route for this dispatch, or undefined (then the dispatch goes cold). */
+  async claim(record: DispatchRecord, route: Route): Promise<WarmVm | undefined> {
+    if (!hasWarmPool(route)) return undefined;
+    // A scope with its own credentials for a provider must get VMs made with them.
+    const scope = this.deps.config.scopes.find((s) => s.key === record.scope);
+    const excluded = Object.keys(scope?.providers ?? {});
+    return this.deps.store.claimWarm(route.name, record.id, this.deps.clock.now(), { providers: excluded });
+  }
+
+  /** Gives the claimed VM's agent its job (now, or at its next poll). */
+  assign(vm: WarmVm, assignment: Assignment): void {
+    this.mailbox.deliver(vm.id, assignment);
+  }
+
+  /** One agent poll: checks the VM's one-time secret, records the check-in, waits for a job. */
+  async poll(vmId: string, secret: string, signal?: AbortSignal): Promise<PollAnswer> {
+    const { store, clock, config } = this.deps;
+    const vm = await store.getWarm(vmId);
+    if (vm === undefined) return { status: 404 };
+    if (vm.secret_hash === null || vm.state === 'retired' || vm.state === 'assigned') return { status: 410 };
+    if (!secretMatches(secret, vm.secret_hash)) return { status: 401 };
+    const hold = config.agent?.hold ?? 25_000;
+    if (vm.state === 'creating') {
+      // The agent is faster than the create's answer: not claimable until its instance id is known.
+      await new Promise<void>((resolve) => this.timer(resolve, Math.min(hold, 1_000)));
+      return { status: 204 };
+    }
+    if (vm.state === 'booting') {
+      const ready = await store.updateWarm(vm.id, ['booting'], 'idle', clock.now());
+      if (ready) this.deps.log.info({ warmId: vm.id, route: vm.route }, 'warm vm ready');
+    }
+    const assignment = await this.mailbox.wait(vm.id, hold, this.timer, signal);
+    if (assignment === undefined) {
+      const now = await store.getWarm(vm.id);
+      // Claimed, but the assignment died with a restart: this VM can never get its job.
+      if (now?.state === 'claimed' && now.claimed_at !== null && clock.now() - now.claimed_at > hold) {
+        return { status: 410 };
+      }
+      return { status: 204 };
+    }
+    const assigned = await store.updateWarm(vm.id, ['claimed'], 'assigned', clock.now(), {
+      burn_secret: true,
+    });
+    if (!assigned) return { status: 410 };
+    return { status: 200, assignment };
+  }
+
+  /** Kills a pool VM (if it was made) and retires its record. */
+  async retire(
+    vm: WarmVm,
+    reason: string,
+    instance?: Instance,
+    options: { deleteVm: boolean } = { deleteVm: true },
+  ): Promise<void> {
+    this.mailbox.forget(vm.id);
+    const id = options.deleteVm ? (instance?.id ?? vm.instance_id) : null;
+    if (id !== null) {
+      try {
+        await this.deps.providerFor(vm.provider, '').delete(id);
+      } catch (error) {
+        this.deps.log.warn(
+          { warmId: vm.id, err: errorSummary(error) },
+          'warm vm delete failed; retrying next pass',
+        );
+        return;
+      }
+    }
+    const retired = await this.deps.store.updateWarm(vm.id, [vm.state], 'retired', this.deps.clock.now(), {
+      reason,
+    });
+    if (retired && id !== null) {
+      await this.deps.decisions.record({
+        kind: 'delete',
+        reason: `warm vm ${vm.id} (${id}) deleted: ${reason}`,
+        route: vm.route,
+        provider: vm.provider,
+        choice: vm.machine,
+      });
+    }
+  }
+
+  /** Waits for pool VMs being created (shutdown, tests). */
+  async drain(): Promise<void> {
+    while (this.#creating.size > 0) await Promise.all([...this.#creating.values()]);
+  }
+
+  #start(route: Route): void {
+    const id = newWarmId();
+    const work = this.#create(route, id)
+      .catch((error: unknown) => {
+        this.deps.log.error({ warmId: id, err: errorSummary(error) }, 'warm vm create crashed');
+      })
+      .finally(() => this.#creating.delete(id));
+    this.#creating.set(id, work);
+  }
+
+  async #create(route: Route, id: string): Promise<void> {
+    const { deps, context } = this;
+    const agentUrl = deps.config.agent?.public_url;
+    if (agentUrl === undefined) return;
+    const providerName = route.warm?.provider ?? route.providers[0] ?? '';
+    const provider = deps.providerFor(providerName, '');
+    const secret = newAgentSecret();
+    const vm = await deps.store.insertWarm({
+      id,
+      route: route.name,
+      provider: providerName,
+      secret_hash: hashSecret(secret),
+      at: deps.clock.now(),
+    });
+    const userData = this.userData({ route, vmId: id, secret, agentUrl });
+    const tags = {
+      'forgejo-fleet': deps.config.fleet_id,
+      'forgejo-fleet-warm': id,
+      'forgejo-fleet-route': route.name,
+    };
+    const cooldownMs = deps.config.providers[providerName]?.cooldown ?? 60_000;
+    const failures: string[] = [];
+    for (const choice of provider.choices) {
+      const now = deps.clock.now();
+      if (
+        context.health.circuitOpen(providerName, now) ||
+        context.health.choiceBlocked(providerName, choice.key, now)
+      ) {
+        failures.push(`${choice.key}: cooling down`);
+        continue;
+      }
+      const spec = {
+        name: `${deps.config.fleet_id}-${id}`.slice(0, 63),
+        idempotencyKey: `${deps.config.fleet_id}-${id}`,
+        userData,
+        tags,
+        choice,
+      };
+      try {
+        const instance = await context.createSlots(providerName).run(() => provider.create(spec));
+        context.health.succeeded(providerName, choice.key);
+        const booting = await deps.store.updateWarm(id, ['creating'], 'booting', deps.clock.now(), {
+          instance_id: instance.id,
+          machine: choice.key,
+          hourly_price: choice.hourlyPrice ?? null,
+        });
+        await deps.decisions.record({
+          kind: 'create',
+          reason: `warm vm ${id} (${instance.id}) created for route ${route.name}'s pool`,
+          route: route.name,
+          provider: providerName,
+          choice: choice.key,
+          cost: choice.hourlyPrice ?? null,
+        });
+        if (!booting)
+          await this.retire({ ...vm, instance_id: instance.id }, 'retired while it was created', instance);
+        return;
+      } catch (error) {
+        const cls = errorClass(error);
+        failures.push(`${choice.key}: ${cls}: ${errorSummary(error)}`);
+        if (cls === 'capacity' || cls === 'quota') {
+          context.health.choiceFailed(
+            providerName,
+            choice.key,
+            deps.clock.now(),
+            cooldownMs,
+            errorSummary(error),
+          );
+        } else if (cls !== 'rate-limited') {
+          context.health.providerFailed(providerName, cls, deps.clock.now(), cooldownMs, errorSummary(error));
+        }
+        if (cls === 'transient') {
+          const found = (await provider.list(tags).catch(() => [] as Instance[])).find(isUp);
+          if (found) {
+            await deps.store.updateWarm(id, ['creating'], 'booting', deps.clock.now(), {
+              instance_id: found.id,
+              machine: choice.key,
+              hourly_price: choice.hourlyPrice ?? null,
+            });
+            return;
+          }
+        }
+      }
+    }
+    await deps.store.updateWarm(id, ['creating'], 'retired', deps.clock.now(), {
+      reason: `no choice could make it: ${failures.join('; ') || 'none available'}`,
+    });
+    deps.log.warn({ warmId: id, route: route.name, failures }, 'warm vm not created');
+  }
+}
