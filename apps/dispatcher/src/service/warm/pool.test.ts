@@ -134,6 +134,12 @@ describe('warm pool', () => {
     expect(w.warmInstances()).toHaveLength(3);
   });
 
+  it('never overshoots the target when refills overlap', async () => {
+    await Promise.all(Array.from({ length: 5 }, () => w.service.refillWarm()));
+    await w.service.drain();
+    expect(w.warmInstances()).toHaveLength(3);
+  });
+
   it('shows the pool in GET /v1/routes data', async () => {
     await bootPool();
     const [route] = await w.service.routeViews();

@@ -30,7 +30,8 @@ const UNCLAIMED: readonly WarmVm['state'][] = ['creating', 'booting', 'idle'];
  */
 export class WarmPool {
   readonly mailbox = new Mailbox();
-  readonly #creating = new Map<string, Promise<void>>();
+  readonly #creating = new Map<string, { route: string; work: Promise<void> }>();
+  #refills: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -43,16 +44,31 @@ export class WarmPool {
     return new Set(this.#creating.keys());
   }
 
-  /** Tops every route's pool up to its target, within the route's and the global VM limits and budgets. */
-  async refill(): Promise<void> {
+  /**
+   * Tops every route's pool up to its target, within the route's and the global VM limits and
+   * budgets. Refills run one at a time and count the VMs still being created, so a burst of
+   * assignments cannot overshoot the target.
+   */
+  refill(): Promise<void> {
+    const next = this.#refills.then(() => this.#refillOnce());
+    this.#refills = next.catch(() => undefined);
+    return next;
+  }
+
+  async #refillOnce(): Promise<void> {
     const { config, store, clock } = this.deps;
     if (config.agent === undefined) return;
-    const warm = await store.listWarm();
+    const listed = await store.listWarm();
+    const known = new Set(listed.map((vm) => vm.id));
+    const starting = [...this.#creating]
+      .filter(([id]) => !known.has(id))
+      .map(([id, c]) => ({ id, route: c.route }));
+    const warm = [...listed.filter((vm) => UNCLAIMED.includes(vm.state)), ...starting];
     const live = await store.countLive();
-    let total = live.total + warm.filter((vm) => UNCLAIMED.includes(vm.state)).length;
+    let total = live.total + warm.length;
     for (const route of config.routes) {
       if (!hasWarmPool(route)) continue;
-      const pool = warm.filter((vm) => vm.route === route.name && UNCLAIMED.includes(vm.state));
+      const pool = warm.filter((vm) => vm.route === route.name);
       const deficit = targetIdle(route, clock.now()) - pool.length;
       if (deficit <= 0) continue;
       const budgets = await this.context.usage.states(this.deps, route.name, '');
@@ -151,7 +167,7 @@ export class WarmPool {
 
   /** Waits for pool VMs being created (shutdown, tests). */
   async drain(): Promise<void> {
-    while (this.#creating.size > 0) await Promise.all([...this.#creating.values()]);
+    while (this.#creating.size > 0) await Promise.all([...this.#creating.values()].map((c) => c.work));
   }
 
   #start(route: Route): void {
@@ -161,7 +177,7 @@ export class WarmPool {
         this.deps.log.error({ warmId: id, err: errorSummary(error) }, 'warm vm create crashed');
       })
       .finally(() => this.#creating.delete(id));
-    this.#creating.set(id, work);
+    this.#creating.set(id, { route: route.name, work });
   }
 
   async #create(route: Route, id: string): Promise<void> {
