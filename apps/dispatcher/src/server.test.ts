@@ -6,6 +6,7 @@ import { type RunningFakeForgejo, startFakeForgejo } from '@forgejo-fleet/testki
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jobRan } from './__fixtures__/job-ran.js';
 import { memoryProvider } from './__fixtures__/memory-provider.js';
+import { seedAcme } from './__fixtures__/world-parts.js';
 import { createLogger } from './logger.js';
 import { type RunningDispatcher, startDispatcher } from './server.js';
 
@@ -20,10 +21,7 @@ let config: DispatcherConfig;
 beforeEach(async () => {
   work = mkdtempSync(join(tmpdir(), 'fleet-server-'));
   forgejo = await startFakeForgejo();
-  forgejo.addUser({ name: 'ops' });
-  forgejo.addOrg({ name: 'acme', owners: ['ops'] });
-  forgejo.addRepo({ owner: 'acme', name: 'web' });
-  const token = forgejo.addToken({ user: 'ops', scopes: ['write:organization'] });
+  const { token } = seedAcme(forgejo);
   config = parseDispatcherConfig(
     `
 fleet_id: srv

@@ -8,6 +8,7 @@ import { createLogger } from '../logger.js';
 import { createDispatchService } from '../service/service.js';
 import { forgejoClients } from '../wiring.js';
 import { memoryProvider } from './memory-provider.js';
+import { fakeClock, sequentialIds } from './world-parts.js';
 
 export const AUTOSCALER_TOKEN = 'client-token-autoscaler-0123456789';
 export const ALICE_TOKEN = 'client-token-alice-0123456789';
@@ -79,18 +80,12 @@ clients:
   );
   const providers = new Map(chain.map((name) => [name, memoryProvider(name, options.choices?.[name])]));
   const store = openSqliteStore(':memory:');
-  let clock = Date.parse('2026-11-23T10:00:00Z');
-  let ids = 0;
+  const time = fakeClock();
   const service = createDispatchService({
     config,
     store,
-    clock: {
-      now: () => clock,
-      async sleep(ms: number) {
-        clock += ms;
-      },
-    },
-    newId: () => `d${String(++ids).padStart(12, '0')}`,
+    clock: time.clock,
+    newId: sequentialIds(),
     log,
     forgejoFor: forgejoClients(config),
     providerFor: (name) => {
@@ -117,9 +112,7 @@ clients:
     provider: providers.get(chain[0] ?? 'local') ?? memoryProvider(),
     secrets: [acmeToken, aliceToken, AUTOSCALER_TOKEN, ALICE_TOKEN],
     logs: () => logText,
-    advance(ms: number) {
-      clock += ms;
-    },
+    advance: time.advance,
     request(method: string, path: string, body?: unknown, token: string | null = AUTOSCALER_TOKEN) {
       const headers: Record<string, string> = {};
       if (token !== null) headers.authorization = `Bearer ${token}`;

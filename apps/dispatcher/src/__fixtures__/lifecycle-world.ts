@@ -10,6 +10,7 @@ import { createLogger } from '../logger.js';
 import { createDispatchService, type DispatchService } from '../service/service.js';
 import { forgejoClients } from '../wiring.js';
 import { memoryProvider } from './memory-provider.js';
+import { fakeClock, seedAcme, sequentialIds } from './world-parts.js';
 
 export const MINUTE = 60_000;
 
@@ -26,10 +27,7 @@ export interface Wrappers {
  */
 export async function lifecycleWorld(routeExtra = '') {
   const forgejo = await startFakeForgejo();
-  forgejo.addUser({ name: 'ops' });
-  forgejo.addOrg({ name: 'acme', owners: ['ops'] });
-  forgejo.addRepo({ owner: 'acme', name: 'web' });
-  const token = forgejo.addToken({ user: 'ops', scopes: ['write:organization'] });
+  const { token } = seedAcme(forgejo);
   const config = parseDispatcherConfig(
     `
 fleet_id: test
@@ -53,8 +51,8 @@ clients:
   const cloud = memoryProvider('cloud');
   const dir = mkdtempSync(join(tmpdir(), 'fleet-lifecycle-'));
   const path = join(dir, 'dispatcher.db');
-  let clock = Date.parse('2026-11-23T10:00:00Z');
-  let ids = 0;
+  const time = fakeClock();
+  const newId = sequentialIds();
   const processes: { service: DispatchService; store: Store }[] = [];
 
   function start(wrap: Wrappers = {}) {
@@ -64,13 +62,8 @@ clients:
     const service = createDispatchService({
       config,
       store,
-      clock: {
-        now: () => clock,
-        async sleep(ms: number) {
-          clock += ms;
-        },
-      },
-      newId: () => `d${String(++ids).padStart(12, '0')}`,
+      clock: time.clock,
+      newId,
       log: createLogger('silent'),
       forgejoFor: (scope) => (wrap.forgejo ? wrap.forgejo(clients(scope)) : clients(scope)),
       providerFor: () => (wrap.provider ? wrap.provider(cloud.provider) : cloud.provider),
@@ -84,10 +77,8 @@ clients:
     config,
     cloud,
     start,
-    now: () => clock,
-    advance(ms: number) {
-      clock += ms;
-    },
+    now: time.now,
+    advance: time.advance,
     job() {
       return forgejo.enqueueJob({ repo: 'acme/web', name: 'build', runsOn: ['linux'] });
     },

@@ -6,6 +6,7 @@ import { createLogger } from '../logger.js';
 import { createDispatchService } from '../service/service.js';
 import { forgejoClients } from '../wiring.js';
 import { memoryProvider } from './memory-provider.js';
+import { fakeClock, seedAcme, sequentialIds } from './world-parts.js';
 
 /**
  * A dispatcher with a warm pool on route `small`, a memory cloud, the agent endpoint as an
@@ -14,10 +15,7 @@ import { memoryProvider } from './memory-provider.js';
  */
 export async function warmWorld(minIdle = 3) {
   const forgejo = await startFakeForgejo();
-  forgejo.addUser({ name: 'ops' });
-  forgejo.addOrg({ name: 'acme', owners: ['ops'] });
-  forgejo.addRepo({ owner: 'acme', name: 'web' });
-  const token = forgejo.addToken({ user: 'ops', scopes: ['write:organization'] });
+  const { token } = seedAcme(forgejo);
   const config = parseDispatcherConfig(
     `
 fleet_id: test
@@ -41,20 +39,14 @@ clients:
   );
   const cloud = memoryProvider('cloud');
   const store = openSqliteStore(':memory:');
-  let clock = Date.parse('2026-11-23T10:00:00Z');
-  let ids = 0;
+  const time = fakeClock();
   const timers = new Set<() => void>();
   const log = createLogger('silent');
   const service = createDispatchService({
     config,
     store,
-    clock: {
-      now: () => clock,
-      async sleep(ms: number) {
-        clock += ms;
-      },
-    },
-    newId: () => `d${String(++ids).padStart(12, '0')}`,
+    clock: time.clock,
+    newId: sequentialIds(),
     log,
     forgejoFor: forgejoClients(config),
     providerFor: () => cloud.provider,
@@ -64,7 +56,7 @@ clients:
       return () => timers.delete(fn);
     },
   });
-  const agent = createAgentApp({ service, log, now: () => clock, maxPollsPerSecond: 1000 });
+  const agent = createAgentApp({ service, log, now: time.now, maxPollsPerSecond: 1000 });
 
   function credentialsOf(instanceId: string) {
     const userData = cloud.instances.get(instanceId)?.userData ?? '';
@@ -80,10 +72,8 @@ clients:
     forgejo,
     cloud,
     agent,
-    now: () => clock,
-    advance(ms: number) {
-      clock += ms;
-    },
+    now: time.now,
+    advance: time.advance,
     /** Ends every held poll ("nothing yet"). */
     expireHolds() {
       for (const fn of [...timers]) {

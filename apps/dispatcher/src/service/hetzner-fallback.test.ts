@@ -8,6 +8,7 @@ import {
   startFakeHetzner,
 } from '@forgejo-fleet/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { seedAcme, sequentialIds } from '../__fixtures__/world-parts.js';
 import { createLogger } from '../logger.js';
 import { forgejoClients } from '../wiring.js';
 import { createDispatchService, type DispatchService } from './service.js';
@@ -18,16 +19,12 @@ let forgejo: RunningFakeForgejo;
 let hetzner: RunningFakeHetzner;
 let service: DispatchService;
 let provider: Provider;
-let clock = Date.parse('2026-11-23T10:00:00Z');
-let ids = 0;
+const clock = Date.parse('2026-11-23T10:00:00Z');
 
 beforeEach(async () => {
   forgejo = await startFakeForgejo();
   hetzner = await startFakeHetzner({ now: () => clock, rateLimit: false });
-  forgejo.addUser({ name: 'ops' });
-  forgejo.addOrg({ name: 'acme', owners: ['ops'] });
-  forgejo.addRepo({ owner: 'acme', name: 'web' });
-  const token = forgejo.addToken({ user: 'ops', scopes: ['write:organization'] });
+  const { token } = seedAcme(forgejo);
   const config = parseDispatcherConfig(
     `
 fleet_id: hz
@@ -56,13 +53,8 @@ clients:
   service = createDispatchService({
     config,
     store: openSqliteStore(':memory:'),
-    clock: {
-      now: () => clock,
-      async sleep(ms: number) {
-        clock += ms;
-      },
-    },
-    newId: () => `d${String(++ids).padStart(12, '0')}`,
+    clock: { now: () => clock, sleep: async () => undefined },
+    newId: sequentialIds(),
     log: createLogger('silent'),
     forgejoFor: forgejoClients(config),
     providerFor: () => provider,
