@@ -13,7 +13,7 @@ import { fakeClock, seedAcme, sequentialIds } from './world-parts.js';
  * in-process app, and a clock and hold timers the test moves. A warm VM's user-data here is just
  * `vm=<id> secret=<secret>`, so a test plays its agent by reading them back from the cloud.
  */
-export async function warmWorld(minIdle = 3) {
+export async function warmWorld(minIdle = 3, warmExtra = 'max_idle_age: 30m') {
   const forgejo = await startFakeForgejo();
   const { token } = seedAcme(forgejo);
   const config = parseDispatcherConfig(
@@ -29,7 +29,7 @@ routes:
     providers: [cloud]
     limits: { max_vms: 30 }
     timeouts: { boot: 2m, pickup: 2m, job: 1h, max_lifetime: 2h }
-    warm: { min_idle: ${minIdle}, max_idle_age: 30m }
+    warm: { min_idle: ${minIdle}, ${warmExtra} }
 scopes:
   org:acme: { forgejo_token_env: ACME }
 clients:

@@ -147,6 +147,29 @@ describe('warm pool', () => {
   });
 });
 
+describe('hourly billing', () => {
+  it('retires an idle VM shortly before it would start another paid hour', async () => {
+    w.expireHolds();
+    await w.close();
+    w = await warmWorld(1, 'max_idle_age: 3h, paid_hour_only: true');
+    const polls = await bootPool();
+    w.expireHolds();
+    await Promise.all(polls.values());
+
+    w.advance(54 * 60_000);
+    await w.service.reconcile();
+    await w.service.drain();
+    expect((await w.store.listDecisions({ limit: 100 })).filter((d) => d.kind === 'delete')).toEqual([]);
+
+    w.advance(2 * 60_000); // 56 min: inside the last 5 minutes of the paid hour
+    await w.service.reconcile();
+    await w.service.drain();
+    const deleted = (await w.store.listDecisions({ limit: 100 })).filter((d) => d.kind === 'delete');
+    expect(deleted.map((d) => d.reason)).toEqual([expect.stringMatching(/idle at the end of its paid hour/)]);
+    expect(w.warmInstances()).toHaveLength(1);
+  });
+});
+
 describe('agent endpoint bad input: 4xx and no state change', () => {
   it.each([
     ['wrong secret', 401, 'wrong', undefined],
