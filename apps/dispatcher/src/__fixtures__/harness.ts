@@ -19,6 +19,8 @@ export async function dispatcherHarness(
     maxVms?: number;
     globalMaxVms?: number;
     chain?: string[];
+    /** `max_instances` of every provider (default 10). */
+    maxInstances?: number;
     /** Machine choices per provider name (default: one). */
     choices?: Record<string, MachineChoice[]>;
     /** Extra YAML inside the small route's `limits` flow map, e.g. `vm_minutes_per_day: 10`. */
@@ -46,7 +48,7 @@ forgejo:
   timeout: 5s
 limits: { max_vms: ${options.globalMaxVms ?? 1000} }
 providers:
-${chain.map((name) => `  ${name}:\n    kind: shell\n    command: [/bin/false]\n    cooldown: 1m`).join('\n')}
+${chain.map((name) => `  ${name}:\n    kind: shell\n    command: [/bin/false]\n    cooldown: 1m\n    max_instances: ${options.maxInstances ?? 10}`).join('\n')}
 routes:
   - name: small
     labels: [linux, small]

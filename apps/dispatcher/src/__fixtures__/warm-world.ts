@@ -22,7 +22,7 @@ fleet_id: test
 forgejo: { api_url: ${forgejo.url}, instance_url: https://git.example.com, timeout: 5s }
 agent: { public_url: https://fleet.example.com:8443, hold: 20s }
 providers:
-  cloud: { kind: shell, command: [/bin/false], create_concurrency: 50 }
+  cloud: { kind: shell, command: [/bin/false], create_concurrency: 50, max_instances: 50 }
 routes:
   - name: small
     labels: [linux]

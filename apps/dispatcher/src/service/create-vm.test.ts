@@ -152,6 +152,19 @@ describe('fallback over providers and machine choices', () => {
     expect(h.providers.get('hetzner')?.calls).toEqual([]);
   });
 
+  it('moves past a provider at max_instances without calling it', async () => {
+    h = await dispatcherHarness({ chain: ['aws', 'hetzner'], maxInstances: 2 });
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await dispatchOne()).id);
+    h.advance(1_000); // the count snapshot may be a second old
+
+    const providers = await Promise.all(ids.map(async (id) => (await h.store.get(id))?.provider));
+    expect(providers).toEqual(['aws', 'aws', 'hetzner']);
+    expect(h.providers.get('aws')?.calls.filter((c) => c.verb === 'create')).toHaveLength(2);
+    const third = await h.store.listDecisions({ dispatch_id: ids[2] ?? '', limit: 10 });
+    expect(third[0]?.reason).toBe('provider aws is at max_instances (2); trying the next provider');
+  });
+
   it('releases the registration when every choice fails, and records every attempt', async () => {
     h = await dispatcherHarness({ chain: ['hetzner'], choices: { hetzner: HETZNER } });
     for (const choice of HETZNER) h.providers.get('hetzner')?.failChoice(choice.key, 'capacity');

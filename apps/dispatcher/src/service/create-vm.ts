@@ -38,6 +38,19 @@ export async function createVm(deps: ServiceDeps, context: ProvisionContext, req
     const provider = deps.providerFor(providerName, record.scope);
     const settings = deps.config.providers[providerName];
     const cooldownMs = settings?.cooldown ?? 60_000;
+    const cap = settings?.max_instances;
+    if (cap !== undefined && (await context.counts.count(providerName)) >= cap) {
+      failures.push(`${providerName}: at max_instances (${cap})`);
+      await deps.decisions.record({
+        kind: 'fallback',
+        reason: `provider ${providerName} is at max_instances (${cap}); trying the next provider`,
+        dispatch_id: record.id,
+        route: route.name,
+        scope: record.scope,
+        provider: providerName,
+      });
+      continue;
+    }
     for (const choice of provider.choices) {
       const now = deps.clock.now();
       const circuit = context.health.circuitOpen(providerName, now);
@@ -116,7 +129,9 @@ async function tryChoice(
   for (let wait = 0; ; wait++) {
     const started = deps.clock.now();
     try {
-      const instance = await context.createSlots(provider.name).run(() => provider.create(spec));
+      const instance = await context
+        .createSlots(provider.name)
+        .run(() => context.counts.creating(provider.name, () => provider.create(spec)));
       deps.observer.providerCall(provider.name, 'create', 'ok', deps.clock.now() - started);
       return { instance };
     } catch (error) {

@@ -7,6 +7,7 @@ import { createVm } from './create-vm.js';
 import type { ServiceDeps } from './deps.js';
 import { errorSummary } from './errors.js';
 import { instanceName, instanceTags, vmName } from './names.js';
+import type { ProviderCounts } from './provider-counts.js';
 import type { ProviderHealth } from './provider-health.js';
 import { releaseResources } from './release.js';
 import type { Semaphore } from './semaphore.js';
@@ -15,6 +16,8 @@ import type { WarmPool } from './warm/pool.js';
 export interface ProvisionContext {
   readonly health: ProviderHealth;
   readonly usage: UsageMeter;
+  /** VMs per provider, for `max_instances`. */
+  readonly counts: ProviderCounts;
   /** The warm pools (absent when no route has one). */
   readonly warm?: WarmPool;
   /** One per provider: its `create_concurrency`. */

@@ -9,6 +9,7 @@ import type { ServiceDeps } from './deps.js';
 import { errorSummary } from './errors.js';
 import { observedStore } from './observed-store.js';
 import { NO_OBSERVER, type ServiceObserver } from './observer.js';
+import { ProviderCounts } from './provider-counts.js';
 import { ProviderHealth } from './provider-health.js';
 import { type ProvisionContext, provision } from './provision.js';
 import { type ReconcileContext, reconcileOnce } from './reconcile/index.js';
@@ -58,6 +59,7 @@ export function createDispatchService(options: ServiceOptions) {
   const base: ProvisionContext = {
     health,
     usage,
+    counts: new ProviderCounts({ store, now: () => deps.clock.now() }),
     createSlots(provider) {
       let slot = slots.get(provider);
       if (!slot) {

@@ -202,6 +202,13 @@ export class WarmPool {
     };
     const cooldownMs = deps.config.providers[providerName]?.cooldown ?? 60_000;
     const failures: string[] = [];
+    const cap = deps.config.providers[providerName]?.max_instances;
+    if (cap !== undefined && (await context.counts.count(providerName)) >= cap) {
+      await deps.store.updateWarm(id, ['creating'], 'retired', deps.clock.now(), {
+        reason: `provider ${providerName} is at max_instances (${cap})`,
+      });
+      return;
+    }
     for (const choice of provider.choices) {
       const now = deps.clock.now();
       if (
@@ -219,7 +226,9 @@ export class WarmPool {
         choice,
       };
       try {
-        const instance = await context.createSlots(providerName).run(() => provider.create(spec));
+        const instance = await context
+          .createSlots(providerName)
+          .run(() => context.counts.creating(providerName, () => provider.create(spec)));
         context.health.succeeded(providerName, choice.key);
         const booting = await deps.store.updateWarm(id, ['creating'], 'booting', deps.clock.now(), {
           instance_id: instance.id,
