@@ -68,6 +68,7 @@ providers:
     kind: shell
     command: [${join(root, 'scripts/providers/local.sh')}]
     timeout: 30s
+    max_instances: 100
     env: { FORGEJO_FLEET_LOCAL_STATE: ${join(work, 'vms')}, FAKE_RUNNER_JOB_MS: '800' }
 routes:
   - { name: linux-small, labels: [linux, small], providers: [local], limits: { max_vms: 50 } }

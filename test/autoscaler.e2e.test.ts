@@ -66,7 +66,7 @@ beforeAll(async () => {
       forgejo: { api_url: forgejo.url, instance_url: forgejo.url, token_env: 'ROOT_TOKEN' },
       reconcile: { interval: '1s', orphan_grace: '10m' },
       limits: { max_vms: 500 },
-      providers: { vm: { kind: 'shell', command: ['/bin/false'], timeout: '10s' } },
+      providers: { vm: { kind: 'shell', command: ['/bin/false'], timeout: '10s', max_instances: 1000 } },
       routes: [
         { name: 'linux-small', labels: ['linux', 'small'], providers: ['vm'], limits: { max_vms: 500 } },
         {

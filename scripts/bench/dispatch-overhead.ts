@@ -52,7 +52,7 @@ listen: { host: 127.0.0.1, port: 0 }
 store: { path: ${join(work, 'bench.db')}, decision_log: ${join(work, 'decisions.jsonl')} }
 forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: T }
 limits: { max_vms: 100000 }
-providers: { instant: { kind: shell, command: [/bin/false] } }
+providers: { instant: { kind: shell, command: [/bin/false], max_instances: 100000 } }
 routes: [{ name: small, labels: [linux], providers: [instant], limits: { max_vms: 100000 } }]
 scopes: { 'org:acme': {} }
 clients: [{ name: bench, token_env: C, scopes: ['*'] }]

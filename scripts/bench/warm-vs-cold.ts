@@ -72,7 +72,7 @@ forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: T }
 agent: { listen: { host: 127.0.0.1, port: 0 }, public_url: http://127.0.0.1:1, hold: 25s, max_polls_per_second: 10000 }
 limits: { max_vms: 100000 }
 providers:
-  cloud: { kind: shell, command: [/bin/false], create_concurrency: 100 }
+  cloud: { kind: shell, command: [/bin/false], create_concurrency: 100, max_instances: 100000 }
 routes:
   - { name: warm, labels: [warm], providers: [cloud], limits: { max_vms: 100000 }, warm: { min_idle: 5 } }
   - { name: cold, labels: [cold], providers: [cloud], limits: { max_vms: 100000 } }

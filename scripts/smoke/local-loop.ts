@@ -203,6 +203,7 @@ providers:
     kind: shell
     command: [${join(ROOT, 'scripts/providers/local.sh')}]
     timeout: 30s
+    max_instances: 100
     env: { FORGEJO_FLEET_LOCAL_STATE: ${join(work, 'vms')}, FAKE_RUNNER_JOB_MS: '300' }
 routes:
   - name: linux

@@ -1,8 +1,8 @@
 /**
  * Bad input for both config files (fast-check): generated YAML text and the example configs with
  * one generated change either load or fail with a ConfigError naming the file; nothing else is
- * ever thrown (no TypeError from a missing check, no crash in the YAML layer), and no secret file
- * outside the example's credential directory is read.
+ * ever thrown (no TypeError from a missing check, no crash in the YAML layer), including when a
+ * secret file named by the changed config cannot be read.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

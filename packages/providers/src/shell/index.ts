@@ -266,9 +266,13 @@ export function createShellProvider(
 
   const secretValues = config.secret_files.map((secret) => secret.value.reveal());
 
-  async function list(tags: Readonly<Record<string, string>>, options: CallOptions = {}) {
-    const result = await exec('list', { tags }, secretValues, options.signal);
-    if (result.exitCode !== EXIT.ok) throw exitError('list', result, secretValues);
+  async function list(
+    tags: Readonly<Record<string, string>>,
+    options: CallOptions = {},
+    secrets: readonly string[] = secretValues,
+  ) {
+    const result = await exec('list', { tags }, secrets, options.signal);
+    if (result.exitCode !== EXIT.ok) throw exitError('list', result, secrets);
     const { instances } = parse('list', ListOutput, expectObject('list', result.stdout));
     // A script that ignores the filter must not hand us another fleet's machines.
     return instances.filter((instance) => containsAll(instance.tags, tags));
@@ -296,8 +300,9 @@ export function createShellProvider(
       if (result.exitCode !== EXIT.alreadyExists) throw exitError('create', result, secrets);
       const value = readObject('create', result.stdout);
       if (value !== undefined && 'instance' in value) return parse('create', InstanceOutput, value).instance;
-      // Exit 4 without the instance: find it by its tags (and name).
-      const found = await list(spec.tags, options);
+      // Exit 4 without the instance: find it by its tags (and name). The script may echo the
+      // user-data's words on this call too, so they stay redacted.
+      const found = await list(spec.tags, options, secrets);
       const byName = found.filter((instance) => instance.name === spec.name);
       const match = byName.length === 1 ? byName[0] : found.length === 1 ? found[0] : undefined;
       if (match === undefined) {
