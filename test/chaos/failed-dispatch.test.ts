@@ -3,7 +3,8 @@
  * still waiting never gets a VM, even once capacity (or Forgejo) is back. The autoscaler resends
  * the job and the dispatcher answers 200 with the failed dispatch; the reconciler never looks at it
  * again. The issue's invariant is "every job that stays waiting gets a VM once capacity returns".
- * Marked `it.fails` until the dispatcher retries (or replaces) a failed dispatch whose job waits.
+ * Fixed: the reconciler's revive step gives a failed dispatch whose job still waits another try
+ * (failed → registering, backoff 30 s doubling to 10 min, within the route's limits and budgets).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lifecycleWorld, MINUTE } from '../../apps/dispatcher/src/__fixtures__/lifecycle-world.js';
@@ -27,7 +28,7 @@ async function passes(service: ReturnType<typeof w.start>['service'], n: number)
 }
 
 describe('a job whose dispatch failed while it still waits', () => {
-  it.fails('gets a VM once provider capacity returns', async () => {
+  it('gets a VM once provider capacity returns', async () => {
     const { service, store } = w.start();
     const job = w.job();
     w.cloud.failChoice('default', 'capacity');
@@ -45,7 +46,7 @@ describe('a job whose dispatch failed while it still waits', () => {
     expect(w.vms()).toHaveLength(1);
   });
 
-  it.fails('gets a VM once Forgejo accepts runner registrations again', async () => {
+  it('gets a VM once Forgejo accepts runner registrations again', async () => {
     const { service, store } = w.start();
     const job = w.job();
     w.forgejo.injectFault({ method: 'POST', path: /\/actions\/runners$/, status: 503, times: 1 });

@@ -7,7 +7,9 @@
  * handled and leaves it to the finish step, which only looks at `booting` and `running` dispatches;
  * the resume step skips it as already handled; the orphan sweep keeps the VM for the resume step.
  * So the dispatch stays `provisioning` forever (holding a slot of the route's limit) and the
- * stopped VM is never deleted. Marked `it.fails` until one of those steps takes the case.
+ * stopped VM is never deleted. Fixed: cancelled-before-pickup now settles only `booting` dispatches;
+ * the resume step ends a stuck dispatch whose job left the queue (`finished` when our runner ran it),
+ * and the orphan sweep then deletes the VM tagged with the ended dispatch.
  */
 import { runFakeRunner } from '@forgejo-fleet/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -37,7 +39,7 @@ async function settle(): Promise<void> {
 }
 
 describe('a VM made just before a crash, whose job ran before the restart looked', () => {
-  it.fails('is deleted and its dispatch ends', async () => {
+  it('is deleted and its dispatch ends', async () => {
     // The first process dies right after the create reached the cloud.
     const first = w.start({
       provider: (p) => ({

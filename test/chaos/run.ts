@@ -483,17 +483,5 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   return report;
 }
 
-/**
- * Leftovers explained by the two known leaks, each reproduced on its own:
- *   - job-ran-before-resume.test.ts: a dispatch left `provisioning` by a crash whose VM ran the job
- *     before the restart resumed it;
- *   - cancel-after-failed-delete.test.ts: a `booting` dispatch whose job was cancelled, whose VM
- *     delete failed once after its registration was already deleted.
- */
-export function knownLeak(leftover: Leftover): boolean {
-  if (leftover.runner !== 'deleted' || leftover.vm === 'none') return false;
-  return leftover.state === 'provisioning' || (leftover.state === 'booting' && leftover.job === 'cancelled');
-}
-
 /** Re-exported so the CLI and the test print the same fault rates. */
 export const FAULT_RATES = { cloud: CLOUD_FAULTS, relay: RELAY_FAULTS, driver: DRIVER_FAULTS };

@@ -18,6 +18,10 @@ describe('ALLOWED_TRANSITIONS', () => {
     ['booting', 'running'],
     ['running', 'finished'],
     ['booting', 'finished'],
+    ['booting', 'registering'],
+    ['provisioning', 'registering'],
+    ['provisioning', 'finished'],
+    ['failed', 'registering'],
   ] as const)('allows the lifecycle step %s → %s', (from, to) => {
     expect(isAllowedTransition(from, to)).toBe(true);
   });
@@ -37,8 +41,9 @@ describe('ALLOWED_TRANSITIONS', () => {
     ['accepted', 'running'],
     ['running', 'booting'],
     ['registering', 'accepted'],
-    ['provisioning', 'finished'],
+    ['accepted', 'finished'],
     ['finished', 'failed'],
+    ['failed', 'booting'],
     ['failed', 'cancelled'],
     ['cancelled', 'accepted'],
   ] as const)('forbids %s → %s', (from, to) => {
@@ -52,12 +57,12 @@ describe('ALLOWED_TRANSITIONS', () => {
     }
   });
 
-  it('makes terminal states exactly the complement of LIVE_STATES, with no way out', () => {
+  it('makes ended states exactly the complement of LIVE_STATES; only a failed one may be revived', () => {
     for (const state of DISPATCH_STATES) {
       expect(isTerminalState(state)).toBe(!isLiveState(state));
     }
     for (const state of TERMINAL_STATES) {
-      expect(ALLOWED_TRANSITIONS[state]).toEqual([]);
+      expect(ALLOWED_TRANSITIONS[state]).toEqual(state === 'failed' ? ['registering'] : []);
     }
   });
 
@@ -78,8 +83,8 @@ describe('ALLOWED_TRANSITIONS', () => {
 
 describe('allowedSources', () => {
   it.each([
-    ['registering', ['accepted', 'provisioning', 'booting']],
-    ['finished', ['booting', 'running']],
+    ['registering', ['accepted', 'provisioning', 'booting', 'failed']],
+    ['finished', ['registering', 'provisioning', 'booting', 'running']],
     ['failed', ['accepted', 'registering', 'provisioning', 'booting', 'running']],
     ['accepted', []],
   ] as const)('lists the states %s is reached from', (to, sources) => {

@@ -9,23 +9,26 @@ import { DISPATCH_STATES, type DispatchState, LIVE_STATES } from './types.js';
  *   booting → finished           the VM was gone before we ever saw it run (one-job done or off)
  *   provisioning → registering   resumed after a crash: the runner token is gone, register again
  *   booting → registering        pickup timeout: the VM is killed, the job gets a fresh one
+ *   registering, provisioning → finished   the job ran on a VM never recorded (crash after create)
+ *   failed → registering         revived: the job still waits, so it gets another try
  *   any live state → failed | cancelled
- *   finished, failed, cancelled  terminal: nothing leaves them
+ *   finished, cancelled          terminal: nothing leaves them
  *
  * No state lists itself: a provider retry inside `provisioning` is not a transition, and a
  * self-loop would make the CAS succeed twice for the same step.
  */
 export const ALLOWED_TRANSITIONS = {
   accepted: ['registering', 'failed', 'cancelled'],
-  registering: ['provisioning', 'failed', 'cancelled'],
-  provisioning: ['registering', 'booting', 'failed', 'cancelled'],
+  registering: ['provisioning', 'finished', 'failed', 'cancelled'],
+  provisioning: ['registering', 'booting', 'finished', 'failed', 'cancelled'],
   booting: ['registering', 'running', 'finished', 'failed', 'cancelled'],
   running: ['finished', 'failed', 'cancelled'],
   finished: [],
-  failed: [],
+  failed: ['registering'],
   cancelled: [],
 } as const satisfies Record<DispatchState, readonly DispatchState[]>;
 
+/** Ended: no VM or registration is held. Only `failed` has a way out (revived while its job waits). */
 export const TERMINAL_STATES: readonly DispatchState[] = ['finished', 'failed', 'cancelled'];
 
 export function isAllowedTransition(from: DispatchState, to: DispatchState): boolean {

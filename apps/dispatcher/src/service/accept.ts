@@ -104,7 +104,7 @@ function sameRequestOrConflict(existing: DispatchRecord, scope: string, route: s
   return existing;
 }
 
-async function checkLimits(
+export async function checkLimits(
   deps: ServiceDeps,
   route: string,
   limits: { max_vms: number; max_vms_per_scope?: number | undefined },

@@ -110,6 +110,7 @@ export function createDispatchService(options: ServiceOptions) {
     firstSeen: new Map(),
     deleted: new Map(),
     lastRegistrationSweep: Number.NEGATIVE_INFINITY,
+    usage,
     ...(warm ? { warm } : {}),
   };
 

@@ -18,8 +18,12 @@ export const cancelledBeforePickup: Step = async (deps, ctx, world) => {
     if (record.state === 'running' || ctx.inFlight.has(record.id)) continue;
     const took = await runnerTookAJob(deps, record);
     if (took === undefined) continue; // could not tell: look again next pass
+    // Before `booting` the VM is not on record: the resume step ends such a dispatch.
+    if (took) {
+      if (record.state === 'booting') world.touched.add(record.id); // it powers off; finish cleans up
+      continue;
+    }
     world.touched.add(record.id);
-    if (took) continue; // the VM powers off after its job; the finish step cleans up
     await endDispatch(deps, record, 'cancelled', {
       kind: 'cancel',
       reason: 'the job left the queue before our runner picked it up',
@@ -34,7 +38,10 @@ export function leftQueue(record: DispatchRecord, world: World): boolean {
 }
 
 /** True when our registration is gone (its task ran), false when it still waits, undefined on error. */
-async function runnerTookAJob(deps: ServiceDeps, record: DispatchRecord): Promise<boolean | undefined> {
+export async function runnerTookAJob(
+  deps: ServiceDeps,
+  record: DispatchRecord,
+): Promise<boolean | undefined> {
   if (record.runner === null) return false;
   try {
     const runner = await deps.forgejoFor(record.scope).getRunner(parseScope(record.scope), record.runner.id);

@@ -1,5 +1,6 @@
 import type { Instance, Provider } from '@forgejo-fleet/providers';
 import type { DispatchRecord } from '@forgejo-fleet/store';
+import type { UsageMeter } from '../budgets.js';
 import type { ServiceDeps } from '../deps.js';
 import type { WarmPool } from '../warm/pool.js';
 
@@ -11,6 +12,12 @@ export const RECONCILE = {
   retryBackoffMs: 15_000,
   /** Runner registrations are listed at most this often (one call per scope). */
   registrationSweepMs: 60_000,
+  /** A failed dispatch whose job still waits is revived after this, doubling per revival… */
+  reviveAfterMs: 30_000,
+  /** …up to this. */
+  maxReviveAfterMs: 600_000,
+  /** Failed dispatches older than this are left alone (their job has long gone or been rerun). */
+  reviveWindowMs: 86_400_000,
 } as const;
 
 /** What one pass saw, gathered with one list call per provider and one per scope. */
@@ -21,6 +28,8 @@ export interface World {
   readonly instances: ReadonlyMap<Provider, ReadonlyMap<string, Instance>>;
   /** Jobs in each scope's queue (waiting or running) by handle; a scope whose list failed is absent. */
   readonly queues: ReadonlyMap<string, ReadonlyMap<string, 'waiting' | 'running'>>;
+  /** Recently failed dispatches with a job handle: revived while their job still waits. */
+  readonly failed: readonly DispatchRecord[];
   /** Dispatches a step of this pass already acted on: later steps leave them alone. */
   readonly touched: Set<string>;
 }
@@ -43,6 +52,8 @@ export interface ReconcileContext {
   lastRegistrationSweep: number;
   /** The warm pools, when any route has one. */
   readonly warm?: WarmPool;
+  /** Today's budgets (revived dispatches respect them like new ones). */
+  readonly usage?: UsageMeter;
 }
 
 export type Step = (

@@ -8,6 +8,7 @@ import { observe } from './observe.js';
 import { reapOrphans } from './orphans.js';
 import { pickupTimeout } from './pickup-timeout.js';
 import { resumeStuck } from './resume.js';
+import { reviveFailed } from './revive.js';
 import { markRunning } from './running.js';
 import { sweepRegistrations } from './stale-registrations.js';
 import { warmPool } from './warm-pool.js';
@@ -27,6 +28,7 @@ const STEPS: readonly [string, Step][] = [
   ['lifetime', lifetimeCap],
   ['pickup-timeout', pickupTimeout],
   ['resume', resumeStuck],
+  ['revive', reviveFailed],
   ['orphans', reapOrphans],
   ['stale-registrations', sweepRegistrations],
   ['warm-pool', warmPool],

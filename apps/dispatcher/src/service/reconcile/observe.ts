@@ -3,7 +3,7 @@ import type { Instance, Provider } from '@forgejo-fleet/providers';
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { ServiceDeps } from '../deps.js';
 import { errorClass, errorSummary } from '../errors.js';
-import type { World } from './context.js';
+import { RECONCILE, type World } from './context.js';
 
 /**
  * Gathers what a pass needs: one list call per provider object (owned by the fleet tag, across all
@@ -31,7 +31,12 @@ export async function observe(
       );
     }
   }
-  const scopes = new Set(live.filter((r) => r.handle !== null && r.state !== 'running').map((r) => r.scope));
+  const failed = (await deps.store.list({ state: 'failed', limit: 500 })).items.filter(
+    (r) => r.handle !== null && now - r.updated_at < RECONCILE.reviveWindowMs,
+  );
+  const scopes = new Set(
+    [...live.filter((r) => r.handle !== null && r.state !== 'running'), ...failed].map((r) => r.scope),
+  );
   const queues = new Map<string, ReadonlyMap<string, 'waiting' | 'running'>>();
   for (const scope of scopes) {
     try {
@@ -45,7 +50,7 @@ export async function observe(
       deps.log.warn({ scope, err: errorSummary(error) }, 'job list failed; job states update next pass');
     }
   }
-  return { now, live, instances, queues, touched: new Set() };
+  return { now, live, failed, instances, queues, touched: new Set() };
 }
 
 /** Each distinct provider object: the default one per provider and each scope's override. */

@@ -36,7 +36,8 @@ export const reapOrphans: Step = async (deps, ctx, world, signal) => {
       const record = dispatchId === undefined ? undefined : await deps.store.get(dispatchId);
       // The pass's snapshot of live dispatches predates the list: a create that finished in between
       // shows here as an unowned VM whose dispatch (read fresh) names it.
-      if (record?.instance_id === instance.id && record.provider === provider.name) continue;
+      const live = record !== undefined && (record.state === 'booting' || record.state === 'running');
+      if (live && record.instance_id === instance.id && record.provider === provider.name) continue;
       const verdict = judge(record, world.now, instanceKey(provider, instance), ctx, deps);
       if (verdict === 'wait') {
         seenNow.add(instanceKey(provider, instance));

@@ -5,7 +5,9 @@ import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
 import { instanceName, vmName } from '../names.js';
 import { runnerPrefix } from '../provision.js';
+import { leftQueue, runnerTookAJob } from './cancelled.js';
 import { RECONCILE, type ReconcileContext, type Step, untouched, type World } from './context.js';
+import { endDispatch } from './end-dispatch.js';
 import { retryBackoff } from './pickup-timeout.js';
 
 /**
@@ -22,6 +24,21 @@ export const resumeStuck: Step = async (deps, ctx, world) => {
       continue;
     if (ctx.inFlight.has(record.id)) continue;
     if (world.now - record.updated_at < resumeDelay(record)) continue;
+    if (leftQueue(record, world)) {
+      // Its job is gone: cancelled (our registration still waits), or run on a VM this dispatch
+      // made but never recorded (a crash after the create call). Either way it ends here; the
+      // orphan sweep deletes that VM, tagged with the now-ended dispatch.
+      const took = await runnerTookAJob(deps, record);
+      if (took === undefined) continue;
+      world.touched.add(record.id);
+      await endDispatch(deps, record, took ? 'finished' : 'cancelled', {
+        kind: took ? 'delete' : 'cancel',
+        reason: took
+          ? 'the job ran while the dispatch was stuck after a restart'
+          : 'the job left the queue while the dispatch was stuck',
+      });
+      continue;
+    }
     world.touched.add(record.id);
     if (record.state === 'provisioning') await resumeProvisioning(deps, ctx, world, record);
     else {
