@@ -8,19 +8,16 @@ export {
   type ConformanceSubject,
   conformanceChecks,
 } from './conformance/checks.js';
-export {
-  CLIENT_TOKEN_MAX,
-  classifyEc2Error,
-  clientToken,
-  createEc2Provider,
-  EC2_KIND,
-  type Ec2CredentialsConfig,
-  type Ec2ProviderConfig,
-  type Ec2ProviderDeps,
-  type Ec2ProviderOptions,
-  ec2Choices,
-  ec2ClientConfig,
+// The EC2 module itself loads the AWS SDK; only its types and choices are exported from here, and
+// the registry builds EC2 providers that load it on first use (./ec2/lazy.ts).
+export { ec2Choices } from './ec2/choices.js';
+export type {
+  Ec2CredentialsConfig,
+  Ec2ProviderConfig,
+  Ec2ProviderDeps,
+  Ec2ProviderOptions,
 } from './ec2/index.js';
+export { createLazyEc2Provider as createEc2Provider } from './ec2/lazy.js';
 export {
   classifyHcloudError,
   createHetznerProvider,

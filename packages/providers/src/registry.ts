@@ -1,6 +1,7 @@
 import { type DispatcherConfig, type ProviderKind, providerKinds } from '@forgejo-fleet/config';
 import { type ProviderClock, systemClock } from './clock.js';
-import { createEc2Provider, EC2_KIND, type Ec2CredentialsConfig, type Ec2ProviderDeps } from './ec2/index.js';
+import type { Ec2CredentialsConfig, Ec2ProviderDeps } from './ec2/index.js';
+import { createLazyEc2Provider } from './ec2/lazy.js';
 import {
   createHetznerProvider,
   createRateLimiter,
@@ -53,11 +54,11 @@ export interface ProviderModule<K extends ProviderKind> {
 }
 
 const ec2Module: ProviderModule<'ec2'> = {
-  kind: EC2_KIND,
+  kind: 'ec2',
   configSchema: providerKinds.ec2.options,
   credentialsSchema: providerKinds.ec2.credentials,
   create: (name, config, credentials, deps) =>
-    createEc2Provider(name, config, credentials, {
+    createLazyEc2Provider(name, config, credentials, {
       ...deps.ec2,
       ...(deps.clock === undefined ? {} : { clock: deps.clock }),
     }),
