@@ -4,6 +4,7 @@ import type { ServiceDeps } from './deps.js';
 import type { ProviderHealth } from './provider-health.js';
 import { enteredAt, firstEnteredAt } from './reconcile/context.js';
 import { retryBackoff } from './reconcile/pickup-timeout.js';
+import { reviveDelay } from './reconcile/revive.js';
 
 /**
  * `why`: everything the dispatcher knows about one dispatch, as text an operator reads top to
@@ -165,7 +166,7 @@ function nextStep(
     case 'finished':
       return 'nothing: the job ran and its VM and registration are gone';
     case 'failed':
-      return 'nothing: the dispatch failed (see the error and decisions above); the job, if still waiting, needs a new dispatch';
+      return `the dispatch failed (see the error and decisions above); while its job still waits the reconciler revives it, from ${at(record.updated_at + reviveDelay(record))}`;
     case 'cancelled':
       return 'nothing: the dispatch was cancelled and its VM and registration deleted';
   }
