@@ -10,7 +10,6 @@ export { createLogger, REDACT_PATHS } from './logger.js';
 export { createMetrics, type Metrics } from './metrics.js';
 export {
   type AutoscalerOptions,
-  DISPATCH_CONCURRENCY,
   type RunningAutoscaler,
   type ScopeEntry,
   startAutoscaler,

@@ -21,8 +21,6 @@ import type { ScopeState } from './scopes/scope-state.js';
 import { createHookManager, type HookManager } from './webhook/manager.js';
 import { createReceiverApp, type WebhookSignal } from './webhook/receiver.js';
 
-/** Requests to the dispatcher at once: a burst of jobs becomes a steady stream. */
-export const DISPATCH_CONCURRENCY = 8;
 /** How often managed hooks are checked and repaired (also once at start). */
 export const HOOK_CHECK_INTERVAL_MS = 10 * 60_000;
 /** Routes are retried this often while they could never be read. */
@@ -100,7 +98,7 @@ export async function startAutoscaler(options: AutoscalerOptions): Promise<Runni
     url: config.dispatcher.url,
     token: config.dispatcher.token.reveal(),
     timeoutMs: config.dispatcher.timeout,
-    concurrency: options.dispatchConcurrency ?? DISPATCH_CONCURRENCY,
+    concurrency: options.dispatchConcurrency ?? config.dispatcher.concurrency,
     clock,
     random,
     fetch: options.fetch ?? globalThis.fetch,

@@ -14,6 +14,8 @@ export const DispatcherLink = withSecret(
     timeout: Duration({ min: 1_000, max: 120_000 }).prefault('15s'),
     /** How often the routes (label sets the dispatcher can serve) are re-read. */
     routes_refresh: Duration({ min: 1_000, max: 3_600_000 }).prefault('60s'),
+    /** Dispatch requests in flight at once: a burst is sent steadily, never all at once. */
+    concurrency: z.number().int().min(1).max(256).default(16),
   },
   'token',
   true,
