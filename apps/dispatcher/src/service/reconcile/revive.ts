@@ -23,6 +23,8 @@ export const reviveFailed: Step = async (deps, ctx, world) => {
     const revived = await deps.store.transition(record.id, ['failed'], 'registering', deps.clock.now(), {
       reason: 'revived: its job still waits',
       error: null,
+      // A new VM name and idempotency key: a VM a failed release left behind is never adopted.
+      retries: record.retries + 1,
       runner: null,
       provider: null,
       instance_id: null,
