@@ -2,12 +2,17 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
-/** A dispatch id: `d` + 12 base32 characters (60 bits), lowercase so it fits hostnames and tags. */
-export function randomDispatchId(bytes: (n: number) => Uint8Array = randomBytes): string {
+/** `prefix` + 12 base32 characters (60 bits), lowercase so it fits hostnames, tags and labels. */
+export function randomId(prefix: string, bytes: (n: number) => Uint8Array = randomBytes): string {
   const raw = bytes(12);
-  let out = 'd';
+  let out = prefix;
   for (let i = 0; i < 12; i++) out += ALPHABET[(raw[i] ?? 0) % 32];
   return out;
+}
+
+/** A dispatch id: `d` + 12 base32 characters. */
+export function randomDispatchId(bytes: (n: number) => Uint8Array = randomBytes): string {
+  return randomId('d', bytes);
 }
 
 /** Runner and VM name: `<prefix>-<dispatch id>`, unique per dispatch and at most 63 characters. */

@@ -1,13 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+import { randomId } from '../names.js';
 
 /** A warm VM id: `w` + 12 base32 characters, hostname- and tag-safe like dispatch ids. */
 export function newWarmId(bytes: (n: number) => Uint8Array = randomBytes): string {
-  const raw = bytes(12);
-  let out = 'w';
-  for (let i = 0; i < 12; i++) out += ALPHABET[(raw[i] ?? 0) % 32];
-  return out;
+  return randomId('w', bytes);
 }
 
 /** The agent's one-time secret: 256 bits, url-safe. Only its hash is stored. */
