@@ -105,6 +105,34 @@ describe('dispatching a job', () => {
     expect((await dispatch(queue().handle)).status).toBe(202);
   });
 
+  it('answers a cancel during an in-flight create only once the VM it made is deleted', async () => {
+    const create = h.provider.provider.create.bind(h.provider.provider);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    Object.assign(h.provider.provider, {
+      async create(spec: Parameters<typeof create>[0]) {
+        await gate;
+        return create(spec);
+      },
+    });
+    const { body } = await dispatch(queue().handle);
+    for (let i = 0; i < 50 && (await h.store.get(String(body.id)))?.state !== 'provisioning'; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+
+    const cancelling = h.request('DELETE', `/v1/dispatches/${body.id}`);
+    setTimeout(release, 100); // the create answers well after the cancel's own work is done
+    const res = await cancelling;
+
+    // At the moment the cancel answers, the VM the create made has been made and deleted.
+    expect(res.status).toBe(200);
+    expect(h.provider.calls.map((c) => c.verb)).toEqual(['create', 'delete']);
+    expect(h.provider.instances.size).toBe(0);
+    expect(h.forgejo.runners().filter((r) => !r.deleted)).toEqual([]);
+  });
+
   it('cancels: deletes the VM and the registration', async () => {
     const { body } = await dispatch(queue().handle);
     await h.service.drain();

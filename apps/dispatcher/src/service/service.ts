@@ -20,6 +20,18 @@ import { hasWarmPool, targetIdle } from './warm/pool-size.js';
 import { warmUserDataFromConfig } from './warm/user-data.js';
 import { explainDispatch } from './why.js';
 
+/** How long a cancel waits for the dispatch's create in flight to finish and clean up. */
+const CANCEL_WAIT_MS = 10_000;
+
+function settleWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 function realTimer(fn: () => void, ms: number): () => void {
   const timer = setTimeout(fn, ms);
   timer.unref();
@@ -160,6 +172,10 @@ export function createDispatchService(options: ServiceOptions) {
         provider: cancelled.provider,
       });
       await releaseResources(deps, cancelled, deps.log.child({ dispatchId: id }), reason);
+      // A create still in flight finds the dispatch cancelled and deletes what it made; wait for it
+      // (briefly), so a cancel answers once the VM is gone rather than while it is being made.
+      const provisioning = inFlight.get(id);
+      if (provisioning) await settleWithin(provisioning, CANCEL_WAIT_MS);
       return cancelled;
     },
 
