@@ -67,6 +67,26 @@ const error = (status: number, code: string) =>
   json(status, { error: { code, message: `${code} happened` } });
 
 describe('dispatcher client', () => {
+  it('gives up on a request whose fetch ignores its signal and never answers (a peer that died mid-request)', async () => {
+    const dispatcher = createDispatcherClient({
+      url: 'http://127.0.0.1:9/',
+      token: 'tok',
+      timeoutMs: 20,
+      concurrency: 1,
+      clock: { now: () => 0, sleep: async () => undefined },
+      random: () => 0,
+      fetch: () => new Promise<Response>(() => undefined),
+      metrics: createMetrics(),
+    });
+
+    const outcome = await dispatcher.dispatch(BODY);
+
+    expect(outcome).toMatchObject({
+      kind: 'failed',
+      message: expect.stringContaining('timed out after 20 ms'),
+    });
+  });
+
   it('sends the bearer token and the job; 202 is a new dispatch, 200 an existing one', async () => {
     const { dispatcher, seen } = client([json(202, { id: 'd1', route: 'small' }), json(200, { id: 'd1' })]);
     expect(await dispatcher.dispatch(BODY)).toEqual({ kind: 'created', id: 'd1', route: 'small' });

@@ -78,17 +78,22 @@ export function createDispatcherClient(opts: DispatcherClientOptions) {
         opts.timeoutMs,
       );
       try {
-        const res = await opts.fetch(`${base}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${opts.token}`,
-            accept: 'application/json',
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: attemptSignal.signal,
-        });
-        const text = await res.text();
+        // Raced with the signal: a fetch (or a body) that ignores its signal must not hold the
+        // request, its limiter slot and its handle forever.
+        const res = await untilAborted(
+          opts.fetch(`${base}${path}`, {
+            method,
+            headers: {
+              authorization: `Bearer ${opts.token}`,
+              accept: 'application/json',
+              ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            },
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+            signal: attemptSignal.signal,
+          }),
+          attemptSignal.signal,
+        );
+        const text = await untilAborted(res.text(), attemptSignal.signal);
         opts.metrics.dispatchRequests.inc({ endpoint, status: String(res.status) });
         let json: unknown;
         try {
@@ -178,4 +183,23 @@ export type DispatcherClient = ReturnType<typeof createDispatcherClient>;
 function errorMessage(json: unknown): string {
   const parsed = ErrorBody.safeParse(json);
   return parsed.success ? `${parsed.data.error.code}: ${parsed.data.error.message}` : '(no error body)';
+}
+
+/** `work`, or a rejection with the signal's reason as soon as it aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
