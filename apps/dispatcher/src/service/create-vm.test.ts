@@ -2,6 +2,7 @@ import type { MachineChoice } from '@forgejo-fleet/providers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dispatcherHarness } from '../__fixtures__/harness.js';
 import { HEALTH } from './provider-health.js';
+import { RECONCILE } from './reconcile/context.js';
 
 const JOB = { id: 7, attempt: 1, repo_id: 1, owner_id: 3, name: 'build' };
 const HETZNER: MachineChoice[] = [
@@ -163,6 +164,31 @@ describe('fallback over providers and machine choices', () => {
     expect(h.providers.get('aws')?.calls.filter((c) => c.verb === 'create')).toHaveLength(2);
     const third = await h.store.listDecisions({ dispatch_id: ids[2] ?? '', limit: 10 });
     expect(third[0]?.reason).toBe('provider aws is at max_instances (2); trying the next provider');
+  });
+
+  it('stops when a lost answer cannot be looked up, and the reconciler adopts the VM it made', async () => {
+    h = await dispatcherHarness({ chain: ['aws', 'hetzner'] });
+    const aws = h.providers.get('aws');
+    aws?.loseNextAnswer();
+    const list = aws?.provider.list.bind(aws.provider);
+    let failLists = 1;
+    Object.assign(aws?.provider ?? {}, {
+      async list(tags: Record<string, string>) {
+        if (failLists-- > 0) throw new Error('injected: list failed');
+        return list?.(tags) ?? [];
+      },
+    });
+
+    const { id } = await dispatchOne();
+
+    expect((await h.store.get(id))?.state).toBe('provisioning');
+    expect(h.providers.get('hetzner')?.calls).toEqual([]);
+    h.advance(RECONCILE.resumeAfterMs);
+    await h.service.reconcile();
+    await h.service.drain();
+    expect(await h.store.get(id)).toMatchObject({ state: 'booting', provider: 'aws' });
+    expect(aws?.instances.size).toBe(1);
+    expect(h.providers.get('hetzner')?.instances.size).toBe(0);
   });
 
   it('releases the registration when every choice fails, and records every attempt', async () => {

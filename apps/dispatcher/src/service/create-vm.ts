@@ -70,6 +70,24 @@ export async function createVm(deps: ServiceDeps, context: ProvisionContext, req
         await recordCreated(deps, request, providerName, choice, outcome.instance, attempt);
         return;
       }
+      if (outcome.unresolved) {
+        // The create may have made a VM that we cannot see: trying another choice could make a
+        // second one. The dispatch stays `provisioning`; the reconciler's resume step finds the VM
+        // by its tag and adopts it, or creates again under the same idempotency key.
+        await deps.decisions.record({
+          kind: 'create-failed',
+          reason: `create answer lost and the lookup failed (${errorSummary(outcome.error)}); the reconciler resolves it`,
+          dispatch_id: record.id,
+          route: route.name,
+          scope: record.scope,
+          provider: providerName,
+          choice: choice.key,
+          attempt,
+          error_class: 'transient',
+        });
+        log.warn({ provider: providerName, choice: choice.key }, 'create unresolved; left to the reconciler');
+        return;
+      }
       const cls = errorClass(outcome.error);
       const reason = errorSummary(outcome.error);
       failures.push(`${providerName} ${choice.key}: ${cls}: ${reason}`);
@@ -116,7 +134,7 @@ async function tryChoice(
   provider: Provider,
   choice: MachineChoice,
   attempt: number,
-): Promise<{ instance?: Instance; error?: unknown }> {
+): Promise<{ instance?: Instance; error?: unknown; unresolved?: boolean }> {
   const spec = {
     name: request.name,
     // The retry count is part of the key: a fresh VM after a pickup timeout is a new create, never
@@ -146,30 +164,34 @@ async function tryChoice(
       }
       if (errorClass(error) === 'transient') {
         const found = await findByDispatch(deps, provider, request.record.id, request.name, request.log);
-        if (found) return { instance: found };
+        if (found === 'unknown') return { error, unresolved: true };
+        if (found !== 'none') return { instance: found };
       }
       return { error };
     }
   }
 }
 
-/** The VM a lost answer may have made, found by its dispatch tag; undefined when there is none or the list fails. */
+/**
+ * The VM a lost answer may have made, found by its dispatch tag and name: the instance, `'none'`
+ * when the provider shows none, or `'unknown'` when the lookup itself failed.
+ */
 export async function findByDispatch(
   deps: ServiceDeps,
   provider: Provider,
   dispatchId: string,
   name: string,
   log: Logger,
-): Promise<Instance | undefined> {
+): Promise<Instance | 'none' | 'unknown'> {
   try {
     const found = await provider.list({
       'forgejo-fleet': deps.config.fleet_id,
       'forgejo-fleet-dispatch': dispatchId,
     });
-    return found.find((instance) => instance.name === name && isUp(instance));
+    return found.find((instance) => instance.name === name && isUp(instance)) ?? 'none';
   } catch (error) {
     log.warn({ provider: provider.name, err: errorSummary(error) }, 'lookup after a failed create failed');
-    return undefined;
+    return 'unknown';
   }
 }
 
