@@ -92,11 +92,7 @@ export async function createVm(deps: ServiceDeps, context: ProvisionContext, req
       const reason = errorSummary(outcome.error);
       failures.push(`${providerName} ${choice.key}: ${cls}: ${reason}`);
       deps.observer.error(cls);
-      if (cls === 'capacity' || cls === 'quota') {
-        context.health.choiceFailed(providerName, choice.key, deps.clock.now(), cooldownMs, reason);
-      } else {
-        context.health.providerFailed(providerName, cls, deps.clock.now(), cooldownMs, reason);
-      }
+      context.health.failed(providerName, choice.key, cls, deps.clock.now(), cooldownMs, reason);
       await deps.decisions.record({
         kind: 'fallback',
         reason: `create failed (${cls}): ${reason}; trying the next choice`,

@@ -58,6 +58,20 @@ export class ProviderHealth {
     return open ? { until, reason } : undefined;
   }
 
+  /** Capacity and quota cool the choice down; anything else counts against the provider's circuit. */
+  failed(
+    provider: string,
+    choice: string,
+    errorClass: ProviderErrorClass,
+    now: number,
+    baseMs: number,
+    reason: string,
+  ): void {
+    if (errorClass === 'capacity' || errorClass === 'quota')
+      this.choiceFailed(provider, choice, now, baseMs, reason);
+    else this.providerFailed(provider, errorClass, now, baseMs, reason);
+  }
+
   succeeded(provider: string, choice: string): void {
     this.#choices.delete(`${provider}\u0000${choice}`);
     this.#circuits.delete(provider);

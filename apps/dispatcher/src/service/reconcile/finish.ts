@@ -1,8 +1,8 @@
-import { parseScope } from '@forgejo-fleet/forgejo';
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
 import { releaseResources } from '../release.js';
+import { runnerTookAJob } from './cancelled.js';
 import { isGone, providerOf, type Step, untouched } from './context.js';
 import { retryWithFreshVm } from './pickup-timeout.js';
 
@@ -35,7 +35,7 @@ export const finishGone: Step = async (deps, _ctx, world, signal) => {
     const waiting =
       record.handle !== null && world.queues.get(record.scope)?.get(record.handle) === 'waiting';
     if (record.state === 'booting' && waiting && route && record.retries < route.timeouts.pickup_retries) {
-      const runnerGone = record.runner === null || (await runnerMissing(deps, record));
+      const runnerGone = record.runner === null || (await runnerTookAJob(deps, record));
       if (runnerGone === undefined) continue; // cannot tell whether the job started: next pass
       if (runnerGone === false) {
         await retryWithFreshVm(
@@ -50,19 +50,6 @@ export const finishGone: Step = async (deps, _ctx, world, signal) => {
     await finish(deps, record, instance === undefined ? 'instance gone' : `instance ${instance.state}`);
   }
 };
-
-/** False when our registration still exists (its runner never ran a task); undefined on error. */
-async function runnerMissing(deps: ServiceDeps, record: DispatchRecord): Promise<boolean | undefined> {
-  if (record.runner === null) return true;
-  try {
-    return (
-      (await deps.forgejoFor(record.scope).getRunner(parseScope(record.scope), record.runner.id)) ===
-      undefined
-    );
-  } catch {
-    return undefined;
-  }
-}
 
 async function finish(deps: ServiceDeps, record: DispatchRecord, reason: string): Promise<void> {
   const log = deps.log.child({ dispatchId: record.id });

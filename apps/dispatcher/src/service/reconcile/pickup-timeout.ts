@@ -32,6 +32,15 @@ export const pickupTimeout: Step = async (deps, _ctx, world) => {
   }
 };
 
+/** What a dispatch sent back to `registering` holds: no runner and no VM yet. */
+export const NO_VM = {
+  runner: null,
+  provider: null,
+  instance_id: null,
+  machine: null,
+  hourly_price: null,
+} as const;
+
 /**
  * Releases the dispatch's VM and registration and sends it back to `registering`, where the resume
  * step gives the job a fresh VM after the backoff (a new name and idempotency key).
@@ -49,11 +58,7 @@ export async function retryWithFreshVm(
   const moved = await deps.store.transition(record.id, ['booting'], 'registering', deps.clock.now(), {
     reason: `${reason}; fresh VM ${retry} of ${route.timeouts.pickup_retries}`,
     retries: retry,
-    runner: null,
-    provider: null,
-    instance_id: null,
-    machine: null,
-    hourly_price: null,
+    ...NO_VM,
   });
   if (!moved) return false;
   await deps.decisions.record({

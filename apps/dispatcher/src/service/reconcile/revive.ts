@@ -3,6 +3,7 @@ import { ApiError } from '../../http/errors.js';
 import { checkLimits } from '../accept.js';
 import type { ServiceDeps } from '../deps.js';
 import { RECONCILE, type ReconcileContext, type Step } from './context.js';
+import { NO_VM } from './pickup-timeout.js';
 
 /**
  * A failed dispatch whose job still waits gets another try: every provider choice was out of
@@ -25,11 +26,7 @@ export const reviveFailed: Step = async (deps, ctx, world) => {
       error: null,
       // A new VM name and idempotency key: a VM a failed release left behind is never adopted.
       retries: record.retries + 1,
-      runner: null,
-      provider: null,
-      instance_id: null,
-      machine: null,
-      hourly_price: null,
+      ...NO_VM,
     });
     if (!revived) continue;
     await deps.decisions.record({

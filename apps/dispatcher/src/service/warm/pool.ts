@@ -249,16 +249,16 @@ export class WarmPool {
       } catch (error) {
         const cls = errorClass(error);
         failures.push(`${choice.key}: ${cls}: ${errorSummary(error)}`);
-        if (cls === 'capacity' || cls === 'quota') {
-          context.health.choiceFailed(
+        // A rate limit is the limiter's to wait out, not a sign of a failing provider.
+        if (cls !== 'rate-limited') {
+          context.health.failed(
             providerName,
             choice.key,
+            cls,
             deps.clock.now(),
             cooldownMs,
             errorSummary(error),
           );
-        } else if (cls !== 'rate-limited') {
-          context.health.providerFailed(providerName, cls, deps.clock.now(), cooldownMs, errorSummary(error));
         }
         if (cls === 'transient') {
           const found = (await provider.list(tags).catch(() => [] as Instance[])).find(isUp);
