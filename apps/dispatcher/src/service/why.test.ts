@@ -52,6 +52,29 @@ describe('GET /v1/dispatches/{id}/why', () => {
     }
   });
 
+  it('says when a failed dispatch whose job still waits is revived, and that it is not once the job left', async () => {
+    h = await dispatcherHarness();
+    h.provider.failNext('capacity');
+    const job = h.forgejo.enqueueJob({ repo: 'acme/web', name: 'build', runsOn: ['linux'] });
+    const res = await h.request('POST', '/v1/dispatch', {
+      scope: 'org:acme',
+      labels: ['linux', 'small'],
+      job: { ...JOB, handle: job.handle },
+    });
+    const { id } = (await res.json()) as { id: string };
+    await h.service.drain();
+    expect((await h.store.get(id))?.state).toBe('failed');
+
+    const waiting = await (await h.request('GET', `/v1/dispatches/${id}/why`)).text();
+    expect(waiting).toMatch(
+      /next: the dispatch failed .*; its job still waits, so the reconciler revives it at its first pass from \S+ \(in 30 s\)/,
+    );
+
+    h.forgejo.cancelJob(job.handle);
+    const gone = await (await h.request('GET', `/v1/dispatches/${id}/why`)).text();
+    expect(gone).toMatch(/next: the dispatch failed .*; not revived: its job is no longer in the queue/);
+  });
+
   it('says what to check when no dispatch exists for a handle', async () => {
     h = await dispatcherHarness();
     const why = await h.request('GET', '/v1/dispatches/3f0c9a58-0000-4000-8000-000000000000/why');

@@ -4,7 +4,7 @@ import type { ServiceDeps } from './deps.js';
 import type { ProviderHealth } from './provider-health.js';
 import { enteredAt, firstEnteredAt } from './reconcile/context.js';
 import { retryBackoff } from './reconcile/pickup-timeout.js';
-import { reviveDelay } from './reconcile/revive.js';
+import { explainRevive } from './why-revive.js';
 
 /**
  * `why`: everything the dispatcher knows about one dispatch, as text an operator reads top to
@@ -104,7 +104,9 @@ export async function explainDispatch(
 
   lines.push('timers:');
   for (const line of timers(record, route, now, at)) lines.push(`  ${line}`);
-  lines.push(`next: ${nextStep(record, route, now, at)}`);
+  lines.push(
+    `next: ${record.state === 'failed' ? await explainRevive(deps, record, at) : nextStep(record, route, now, at)}`,
+  );
   lines.push(
     `history: ${record.transitions.map((t) => `${t.state} ${new Date(t.at).toISOString()}${t.reason ? ` (${t.reason})` : ''}`).join(' → ')}`,
   );
@@ -166,7 +168,7 @@ function nextStep(
     case 'finished':
       return 'nothing: the job ran and its VM and registration are gone';
     case 'failed':
-      return `the dispatch failed (see the error and decisions above); while its job still waits the reconciler revives it, from ${at(record.updated_at + reviveDelay(record))}`;
+      return 'the dispatch failed (see the error and decisions above)';
     case 'cancelled':
       return 'nothing: the dispatch was cancelled and its VM and registration deleted';
   }
