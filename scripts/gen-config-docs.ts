@@ -29,6 +29,12 @@ interface JsonSchema {
   pattern?: string;
   minimum?: number;
   maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  maxLength?: number;
+  maxItems?: number;
+  /** Set by packages/config's `Duration`: its accepted range. */
+  'x-duration'?: { min: string; max: string };
   minLength?: number;
   minItems?: number;
   description?: string;
@@ -81,6 +87,7 @@ function discriminator(options: JsonSchema[]): string | undefined {
 const DURATION = /^(\d+(ms|s|m|h|d))+$/;
 
 function typeOf(schema: JsonSchema): string {
+  if (schema['x-duration'] !== undefined) return 'duration';
   if (schema.type === 'string' && typeof schema.default === 'string' && DURATION.test(schema.default)) {
     return 'duration';
   }
@@ -101,16 +108,41 @@ function typeOf(schema: JsonSchema): string {
 function notesOf(schema: JsonSchema): string {
   const notes: string[] = [];
   if (schema.description) notes.push(schema.description);
-  const maximum = schema.maximum === Number.MAX_SAFE_INTEGER ? undefined : schema.maximum;
-  if (schema.minimum !== undefined && maximum !== undefined) notes.push(`${schema.minimum} to ${maximum}`);
-  else if (schema.minimum !== undefined) notes.push(`at least ${schema.minimum}`);
-  else if (maximum !== undefined) notes.push(`at most ${maximum}`);
+  const range = rangeOf(schema);
+  if (range) notes.push(range);
   if (schema.minItems !== undefined && schema.minItems > 0) notes.push(`at least ${schema.minItems} item(s)`);
+  if (schema.maxItems !== undefined) notes.push(`at most ${schema.maxItems} item(s)`);
   if (schema.minLength !== undefined && schema.minLength > 1)
     notes.push(`at least ${schema.minLength} characters`);
+  if (schema.maxLength !== undefined) notes.push(`at most ${schema.maxLength} characters`);
   const pattern = schema.pattern ?? (schema.type === 'array' ? schema.items?.pattern : undefined);
   if (pattern) notes.push(`matches ${code(pattern)}`);
   return notes.join('; ');
+}
+
+/** Every bound a key has, so an operator never learns a limit from an error at start. */
+function rangeOf(schema: JsonSchema): string | undefined {
+  const duration = schema['x-duration'];
+  if (duration) return `${duration.min} to ${duration.max}`;
+  const max = schema.maximum === Number.MAX_SAFE_INTEGER ? undefined : schema.maximum;
+  const low =
+    schema.minimum !== undefined
+      ? { text: String(schema.minimum), open: false }
+      : schema.exclusiveMinimum !== undefined
+        ? { text: String(schema.exclusiveMinimum), open: true }
+        : undefined;
+  const high =
+    max !== undefined
+      ? { text: String(max), open: false }
+      : schema.exclusiveMaximum !== undefined
+        ? { text: String(schema.exclusiveMaximum), open: true }
+        : undefined;
+  if (low && high && !low.open && !high.open) return `${low.text} to ${high.text}`;
+  const parts = [
+    low ? `${low.open ? 'more than' : 'at least'} ${low.text}` : undefined,
+    high ? `${high.open ? 'less than' : 'at most'} ${high.text}` : undefined,
+  ].filter((p) => p !== undefined);
+  return parts.length === 0 ? undefined : parts.join(', ');
 }
 
 /** Secret `X` is written as `X_file` or `X_env`; the inline key `X` exists only to be refused. */

@@ -18,6 +18,7 @@ describe('parseDuration', () => {
 
   it('formats whole units', () => {
     expect([3_600_000, 120_000, 5_000, 1].map(formatDuration)).toEqual(['1h', '2m', '5s', '1ms']);
+    expect([0, 86_400_000, 7 * 86_400_000].map(formatDuration)).toEqual(['0s', '1d', '7d']);
   });
 
   it('enforces bounds in the schema', () => {
