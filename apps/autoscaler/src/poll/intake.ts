@@ -8,6 +8,7 @@ import { ExpiringSet } from '../expiring-set.js';
 import type { Metrics, SkipReason } from '../metrics.js';
 import { owningScope } from '../scopes/owning-scope.js';
 import type { ScopeState } from '../scopes/scope-state.js';
+import { createSkipLog } from './skip-log.js';
 
 /**
  * How long a dispatched handle is remembered, and how many at most. Within that time the
@@ -40,10 +41,12 @@ export function createIntake(deps: IntakeDeps) {
   const skipped = new ExpiringSet<SkipReason>({ max: HANDLE_MEMORY.max, now });
   const seen = new ExpiringSet<true>({ max: HANDLE_MEMORY.max, now });
   const inFlight = new Map<string, Promise<void>>();
+  const skipLog = createSkipLog({ log: deps.log, now, ttlMs: HANDLE_MEMORY.ttlMs, max: HANDLE_MEMORY.max });
 
   function skip(job: RunJob, scope: string, reason: SkipReason, detail: string): void {
     skipped.set(job.handle, deps.recheckMs, reason);
     deps.metrics.skipped.inc({ reason });
+    skipLog.record(job, scope, reason, detail);
     deps.onEvent({ type: 'skipped', at: now(), handle: job.handle, name: job.name, scope, reason, detail });
   }
 
