@@ -1,5 +1,6 @@
 import { type DispatcherConfig, type ProviderKind, providerKinds } from '@forgejo-fleet/config';
 import { type ProviderClock, systemClock } from './clock.js';
+import { type DeadlineTimer, withDeadlines } from './deadlines.js';
 import type { Ec2CredentialsConfig, Ec2ProviderDeps } from './ec2/index.js';
 import { createLazyEc2Provider } from './ec2/lazy.js';
 import {
@@ -35,6 +36,8 @@ export interface CredentialsByKind {
 /** Everything outside a provider it needs, injected; tests pass fakes, the dispatcher shares one set. */
 export interface ProviderDeps {
   readonly clock?: ProviderClock;
+  /** Starts the per-call deadline timers (default: setTimeout). */
+  readonly deadlineTimer?: DeadlineTimer;
   readonly ec2?: Ec2ProviderDeps;
   readonly hetzner?: HetznerProviderDeps;
   readonly shell?: ShellProviderDeps;
@@ -106,12 +109,26 @@ export function sharedProviderDeps(clock: ProviderClock = systemClock): Provider
 /**
  * Builds the provider of one config entry; `scopeOverride` is that provider's entry under a
  * scope's `providers` (already checked against the kind's credentials schema by the config).
+ * Every call of every kind gets its deadline here, the one place (`call_timeouts`).
  */
 export function createProvider(
   name: string,
   config: AnyProviderConfig,
   scopeOverride?: unknown,
   deps: ProviderDeps = sharedProviderDeps(),
+): Provider {
+  return withDeadlines(
+    buildProvider(name, config, scopeOverride, deps),
+    config.call_timeouts,
+    deps.deadlineTimer,
+  );
+}
+
+function buildProvider(
+  name: string,
+  config: AnyProviderConfig,
+  scopeOverride: unknown,
+  deps: ProviderDeps,
 ): Provider {
   switch (config.kind) {
     case 'ec2':

@@ -53,9 +53,16 @@ const RETRY_BASE_MS = 1_000;
 const PAGE_SIZE = 1_000;
 /** Instances per TerminateInstances call; the resource bucket holds 1,000 and refills 20/s. */
 export const TERMINATE_BATCH = 200;
-/** EC2 connection and request timeouts: a hung call becomes a transient (ambiguous) failure. */
+/**
+ * EC2 connection and per-request timeouts. `throwOnRequestTimeout` makes the request timeout
+ * fail the request: without it the installed @smithy/node-http-handler only logs a warning and a
+ * server that never answers holds the call forever. The call's own deadline (call_timeouts, see
+ * deadlines.ts) bounds the whole call, retries and lookups included.
+ */
 const CONNECTION_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** Attempts the SDK makes of reads and terminates (throttling, 5xx); RunInstances gets one, see below. */
+const SDK_ATTEMPTS = 3;
 
 /** The EC2Client settings for a provider (credentials: the override of a scope, if any). */
 export function ec2ClientConfig(
@@ -67,9 +74,22 @@ export function ec2ClientConfig(
     region: config.region,
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
     ...(resolved === undefined ? {} : { credentials: resolved }),
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
+    maxAttempts: SDK_ATTEMPTS,
+    requestHandler: {
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
   };
+}
+
+/**
+ * The client for RunInstances: one SDK attempt per send, so the provider's own loop (same
+ * ClientToken, AMBIGUOUS_RETRIES) is the only retry budget and a lost answer is sent at most
+ * three times in all, not three SDK attempts per provider attempt.
+ */
+export function ec2LaunchClientConfig(base: EC2ClientConfig): EC2ClientConfig {
+  return { ...base, maxAttempts: 1 };
 }
 
 function sendOptions(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
@@ -97,7 +117,10 @@ export function createEc2Provider(
   credentials?: Ec2CredentialsConfig,
   deps: Ec2ProviderDeps = {},
 ): Provider & Required<Pick<Provider, 'deleteMany'>> {
-  const client = (deps.createClient ?? ((c) => new EC2Client(c)))(ec2ClientConfig(config, credentials));
+  const makeClient = deps.createClient ?? ((c) => new EC2Client(c));
+  const clientConfig = ec2ClientConfig(config, credentials);
+  const client = makeClient(clientConfig);
+  const launchClient = makeClient(ec2LaunchClientConfig(clientConfig));
   const clock = deps.clock ?? systemClock;
   const choices = ec2Choices(config);
   // Keys whose create ended without a clear answer: the next create for them (on any choice)
@@ -206,7 +229,7 @@ export function createEc2Provider(
         const out = parse(
           what,
           RunInstancesResult,
-          await client.send(new RunInstancesCommand(input), sendOptions(signal)),
+          await launchClient.send(new RunInstancesCommand(input), sendOptions(signal)),
         );
         unresolved.delete(spec.idempotencyKey);
         return toInstance(out.Instances[0] as Ec2Instance, { Name: spec.name, ...spec.tags });

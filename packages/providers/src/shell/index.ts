@@ -1,4 +1,4 @@
-import type { DispatcherConfig } from '@forgejo-fleet/config';
+import type { CallTimeouts, DispatcherConfig } from '@forgejo-fleet/config';
 import { execa as defaultExeca } from 'execa';
 import type { z } from 'zod';
 import {
@@ -26,8 +26,16 @@ export { API_VERSION, EXIT, VERBS, type Verb } from './protocol.js';
 /** A `kind: shell` provider entry of the loaded dispatcher config (secrets resolved). */
 export type ShellProviderConfig = Extract<DispatcherConfig['providers'][string], { kind: 'shell' }>;
 
-/** The part of the config the exec protocol needs; limits and prices are the dispatcher's. */
-export type ShellProviderOptions = Pick<ShellProviderConfig, 'command' | 'timeout' | 'env' | 'secret_files'>;
+/**
+ * The part of the config the exec protocol needs; limits and prices are the dispatcher's.
+ * `call_timeouts` (per verb) defaults to `timeout` for every verb.
+ */
+export type ShellProviderOptions = Pick<
+  ShellProviderConfig,
+  'command' | 'timeout' | 'env' | 'secret_files'
+> & {
+  readonly call_timeouts?: CallTimeouts | undefined;
+};
 
 export interface ShellProviderDeps {
   /** execa's `execa`, for tests. */
@@ -169,7 +177,8 @@ export function createShellProvider(
       killGroup('SIGTERM');
       graceTimer = setTimeout(() => killGroup('SIGKILL'), killGraceMs);
     }
-    const timer = setTimeout(() => stop('timeout'), config.timeout);
+    const deadline = config.call_timeouts?.[verb] ?? config.timeout;
+    const timer = setTimeout(() => stop('timeout'), deadline);
     const onAbort = () => stop('abort');
     signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -188,7 +197,8 @@ export function createShellProvider(
     const withStderr = (message: string) => (tail === '' ? message : `${message}; stderr: ${tail}`);
     if (stopped === 'abort' && signal !== undefined) throw abortError(signal);
     if (stopped === 'timeout') {
-      throw fail('transient', verb, withStderr(`timed out after ${config.timeout} ms; killed`));
+      // Worded as the deadline wrapper words it (deadlines.ts): one message for one cause.
+      throw fail('transient', verb, withStderr(`deadline of ${deadline / 1_000} s exceeded; killed`));
     }
     if (result.isMaxBuffer) {
       throw fail('fatal', verb, `stdout exceeds ${MAX_STDOUT_BYTES} bytes; killed`);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { HttpUrl } from '../../common.js';
 import { Duration } from '../../duration.js';
 import { SecretRef, secretFields } from '../../secret.js';
+import { CloudCallTimeouts } from './call-timeouts.js';
 
 /** Hourly prices per machine type, used for money budgets (optional). */
 export const HourlyPrices = z.record(z.string().min(1), z.number().nonnegative());
@@ -14,11 +15,20 @@ export const Ec2Credentials = z
       .string()
       .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'expected an IAM role ARN')
       .optional(),
-    external_id_file: z.string().min(1).optional(),
+    ...secretFields('external_id'),
     ...secretFields('access_key_id'),
     ...secretFields('secret_access_key'),
   })
   .superRefine((c, ctx) => {
+    for (const secret of ['external_id', 'access_key_id', 'secret_access_key'] as const) {
+      if (c[`${secret}_file`] !== undefined && c[`${secret}_env`] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [`${secret}_env`],
+          message: `set only one of ${secret}_file and ${secret}_env`,
+        });
+      }
+    }
     const hasId = c.access_key_id_file !== undefined || c.access_key_id_env !== undefined;
     const hasKey = c.secret_access_key_file !== undefined || c.secret_access_key_env !== undefined;
     if (hasId !== hasKey) {
@@ -32,7 +42,7 @@ export const Ec2Credentials = z
   .transform((c) => ({
     profile: c.profile,
     role_arn: c.role_arn,
-    external_id: c.external_id_file === undefined ? undefined : new SecretRef({ file: c.external_id_file }),
+    external_id: refOf(c.external_id_file, c.external_id_env),
     access_key_id: refOf(c.access_key_id_file, c.access_key_id_env),
     secret_access_key: refOf(c.secret_access_key_file, c.secret_access_key_env),
   }));
@@ -98,6 +108,7 @@ export const Ec2Provider = z
     create_concurrency: z.number().int().min(1).max(500).default(10),
     cooldown: Duration({ min: 0 }).prefault('5m'),
     hourly_prices: HourlyPrices.optional(),
+    call_timeouts: CloudCallTimeouts,
   })
   .superRefine((p, ctx) => {
     if (p.image_id === undefined && p.launch_template === undefined) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { HttpUrl } from '../../common.js';
 import { Duration } from '../../duration.js';
 import { withSecret } from '../../secret.js';
+import { CloudCallTimeouts } from './call-timeouts.js';
 import { HourlyPrices } from './ec2.js';
 
 /** An image by name (`ubuntu-24.04`), by id, or the newest snapshot matching a label selector. */
@@ -30,6 +31,7 @@ export const HetznerProvider = withSecret(
     create_concurrency: z.number().int().min(1).max(100).default(5),
     cooldown: Duration({ min: 0 }).prefault('5m'),
     hourly_prices: HourlyPrices.optional(),
+    call_timeouts: CloudCallTimeouts,
   },
   'token',
   true,

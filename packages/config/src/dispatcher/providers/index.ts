@@ -21,4 +21,10 @@ export const ProviderConfig = z.discriminatedUnion('kind', [Ec2Provider, Hetzner
 });
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
 
+export {
+  CALL_VERBS,
+  type CallTimeouts,
+  type CallVerb,
+  CLOUD_CALL_TIMEOUTS,
+} from './call-timeouts.js';
 export { Ec2Credentials, Ec2Provider, HetznerCredentials, HetznerProvider, ShellCredentials, ShellProvider };
