@@ -11,7 +11,7 @@ export const MAX_LIST_LIMIT = 500;
  * `list` with keyset pagination on (created_at, id), newest first; id breaks ties between
  * dispatches created in the same millisecond so no item is skipped or repeated across pages.
  *
- * One statement per combination of filters (at most 16), built and prepared on first use: a single
+ * One statement per combination of filters (at most 32), built and prepared on first use: a single
  * `(@state IS NULL OR state = @state)` statement would keep SQLite from using the filter's index.
  */
 export function createLister(db: Database): (query: ListQuery) => ListPage {
@@ -22,6 +22,8 @@ export function createLister(db: Database): (query: ListQuery) => ListPage {
     if (query.state !== undefined) conditions.push('d.state = @state');
     if (query.scope !== undefined) conditions.push('d.scope = @scope');
     if (query.route !== undefined) conditions.push('d.route = @route');
+    // The caller's visible scopes, bound as one JSON list: pages and cursors see only those rows.
+    if (query.scopes !== undefined) conditions.push('d.scope IN (SELECT value FROM json_each(@scopes))');
     if (query.cursor !== undefined) conditions.push('(d.created_at, d.id) < (@after_created_at, @after_id)');
     const key = conditions.join(' AND ');
     let statement = cache.get(key);
@@ -46,6 +48,7 @@ export function createLister(db: Database): (query: ListQuery) => ListPage {
     if (query.state !== undefined) params.state = query.state;
     if (query.scope !== undefined) params.scope = query.scope;
     if (query.route !== undefined) params.route = query.route;
+    if (query.scopes !== undefined) params.scopes = JSON.stringify(query.scopes);
     if (after !== undefined) {
       params.after_created_at = after.created_at;
       params.after_id = after.id;

@@ -1,5 +1,6 @@
 import { SqliteError } from 'better-sqlite3';
 import { openDatabase } from './connection.js';
+import { createDecisionLister } from './decision-query.js';
 import { decisionRow, toDecision } from './decision-row.js';
 import { DispatchConflictError, InvalidArgumentError, StoreClosedError } from './errors.js';
 import { createLister } from './list-query.js';
@@ -48,6 +49,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const statements = prepareStatements(db);
   const warm = warmPool(db);
   const list = createLister(db);
+  const listDecisions = createDecisionLister(db);
   let closed = false;
 
   function open(): void {
@@ -218,13 +220,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
     async listDecisions(query) {
       open();
-      const limit = Math.min(Math.max(Math.trunc(query.limit), 1), 1000);
-      const after = query.after ?? 0;
-      const rows =
-        query.dispatch_id === undefined
-          ? statements.listDecisions.all({ after, limit })
-          : statements.listDecisionsOf.all({ dispatch_id: query.dispatch_id, after, limit });
-      return rows.map(toDecision);
+      return listDecisions(query);
     },
 
     async usage(since, now) {

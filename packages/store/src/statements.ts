@@ -21,8 +21,6 @@ export interface Statements {
   readonly ping: Statement;
   readonly appendDecision: Statement;
   readonly getDecision: Statement;
-  readonly listDecisions: Statement;
-  readonly listDecisionsOf: Statement;
   readonly usage: Statement;
 }
 
@@ -77,9 +75,6 @@ export function prepareStatements(db: Database): Statements {
       VALUES (@at, @kind, @dispatch_id, @route, @scope, @provider, @choice, @attempt,
               @error_class, @cost, @reason)`),
     getDecision: db.prepare('SELECT * FROM decisions WHERE seq = ?'),
-    listDecisions: db.prepare('SELECT * FROM decisions WHERE seq > @after ORDER BY seq LIMIT @limit'),
-    listDecisionsOf: db.prepare(`
-      SELECT * FROM decisions WHERE dispatch_id = @dispatch_id AND seq > @after ORDER BY seq LIMIT @limit`),
     // A VM costs from its first `booting` until the dispatch ended (or now); only the part inside
     // the window counts. Dispatches untouched since before the window cannot overlap it.
     usage: db.prepare(`

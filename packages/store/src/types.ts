@@ -133,6 +133,8 @@ export interface Decision extends Required<{ [K in keyof NewDecision]: Exclude<N
 
 export interface DecisionQuery {
   readonly dispatch_id?: string;
+  /** Only decisions of these scopes (undefined: all, with the scope-less fleet-wide ones). */
+  readonly scopes?: readonly string[];
   /** Only decisions after this sequence number (tailing). */
   readonly after?: number;
   /** 1..1000 */
@@ -185,6 +187,8 @@ export interface ListQuery {
   readonly state?: DispatchState | undefined;
   readonly scope?: string | undefined;
   readonly route?: string | undefined;
+  /** Only dispatches of these scopes (undefined: all); an API client's visible scopes. */
+  readonly scopes?: readonly string[] | undefined;
   /** 1..500 */
   readonly limit: number;
   /** Opaque cursor from the previous page. */

@@ -1,0 +1,39 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { toDecision } from './decision-row.js';
+import type { Decision, DecisionQuery } from './types.js';
+
+export const MAX_DECISION_LIMIT = 1000;
+
+/**
+ * `listDecisions`, oldest first after a sequence number. The scope filter is part of the query
+ * (not applied to a page afterwards), so a client limited to some scopes gets full pages and
+ * `after` keeps working. A decision without a scope (a warm pool refill, a global refusal) is
+ * fleet-wide and matches no scope list. One prepared statement per filter combination.
+ */
+export function createDecisionLister(db: Database): (query: DecisionQuery) => Decision[] {
+  const cache = new Map<string, Statement>();
+
+  function statementFor(query: DecisionQuery): Statement {
+    const conditions = ['seq > @after'];
+    if (query.dispatch_id !== undefined) conditions.push('dispatch_id = @dispatch_id');
+    // json_each binds the whole list as one parameter: no SQL is built from scope names.
+    if (query.scopes !== undefined) conditions.push('scope IN (SELECT value FROM json_each(@scopes))');
+    const key = conditions.join(' AND ');
+    let statement = cache.get(key);
+    if (statement === undefined) {
+      statement = db.prepare(`SELECT * FROM decisions WHERE ${key} ORDER BY seq LIMIT @limit`);
+      cache.set(key, statement);
+    }
+    return statement;
+  }
+
+  return function listDecisions(query: DecisionQuery): Decision[] {
+    const params: Record<string, string | number> = {
+      after: query.after ?? 0,
+      limit: Math.min(Math.max(Math.trunc(query.limit), 1), MAX_DECISION_LIMIT),
+    };
+    if (query.dispatch_id !== undefined) params.dispatch_id = query.dispatch_id;
+    if (query.scopes !== undefined) params.scopes = JSON.stringify(query.scopes);
+    return statementFor(query).all(params).map(toDecision);
+  };
+}
