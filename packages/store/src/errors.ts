@@ -65,8 +65,78 @@ export class UnsupportedSchemaError extends StoreError {
   constructor(
     readonly found: number,
     readonly supported: number,
+    readonly path?: string,
   ) {
-    super(`database schema version ${found} is newer than the ${supported} this build supports; upgrade`);
+    super(
+      `${path === undefined ? 'database' : `store ${path}`}: schema version ${found} is newer than the ${supported} this build supports; ` +
+        'upgrade forgejo-fleet to the build that wrote it, or restore a backup made by this version',
+    );
+  }
+}
+
+/**
+ * The store file cannot be opened or read as a database: missing permissions, not SQLite at all,
+ * or damaged. Nothing is written; restarting cannot fix it, so the dispatcher exits for good.
+ */
+export class StoreUnreadableError extends StoreError {
+  override readonly name: string = 'StoreUnreadableError';
+
+  constructor(
+    readonly path: string,
+    /** SQLite's error code, e.g. SQLITE_NOTADB, SQLITE_CORRUPT, SQLITE_CANTOPEN. */
+    readonly code: string,
+    problem: string,
+  ) {
+    super(
+      `store ${path} cannot be read (${code}: ${problem}); check its owner and permissions, restore it ` +
+        'from a backup, or move it away to start with an empty store (see docs/troubleshooting.md)',
+    );
+  }
+}
+
+/** Who holds a store: written by the holder next to the store, read by whoever is refused. */
+export interface StoreHolder {
+  readonly pid: number;
+  readonly host: string;
+  /** Epoch milliseconds (UTC) when the holder took the lock. */
+  readonly since: number;
+}
+
+/** Another process holds the store's owner lock: two dispatchers must never share one store. */
+export class StoreLockedError extends StoreError {
+  override readonly name: string = 'StoreLockedError';
+
+  constructor(
+    readonly path: string,
+    /** Undefined when the holder has not written its name yet (it is starting right now). */
+    readonly holder: StoreHolder | undefined,
+  ) {
+    super(
+      `store ${path} is in use by ${
+        holder === undefined
+          ? 'another process (starting; its name is not written yet)'
+          : `pid ${holder.pid} on host ${holder.host} since ${new Date(holder.since).toISOString()}`
+      }; stop that dispatcher or point this one at another store`,
+    );
+  }
+}
+
+/**
+ * A write failed for a reason outside this request: disk full, an I/O error, a read-only file
+ * system, or another writer holding the lock past the busy timeout. Nothing was written; the same
+ * call may succeed later (the API answers 503 with Retry-After, readiness fails until it does).
+ */
+export class StoreUnavailableError extends StoreError {
+  override readonly name: string = 'StoreUnavailableError';
+  /** Seconds a client should wait before retrying. */
+  readonly retryAfter = 5;
+
+  constructor(
+    /** SQLite's error code, e.g. SQLITE_FULL, SQLITE_IOERR_WRITE, SQLITE_READONLY. */
+    readonly code: string,
+    problem: string,
+  ) {
+    super(`the store cannot take writes right now (${code}: ${problem})`);
   }
 }
 

@@ -6,10 +6,15 @@ export {
   InvalidCursorError,
   StoreClosedError,
   StoreError,
+  type StoreHolder,
+  StoreLockedError,
+  StoreUnavailableError,
+  StoreUnreadableError,
   UnsupportedSchemaError,
 } from './errors.js';
 export { MAX_LIST_LIMIT } from './list-query.js';
 export { routeScopeKey } from './live-counts.js';
+export { lockStore, readHolder, type StoreLock } from './lock.js';
 export { LATEST_SCHEMA_VERSION, type MigrationResult } from './migrations.js';
 export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 export {

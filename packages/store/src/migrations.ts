@@ -122,6 +122,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX warm_vms_idle ON warm_vms (route, state, ready_at);
     `,
   },
+  {
+    version: 4,
+    name: 'store id, write probe and retention',
+    sql: `
+      -- Facts about the store itself. store_id (written once, at first open: meta.ts) marks every
+      -- VM and runner registration this store's dispatcher makes, so two stores sharing a fleet
+      -- id never delete each other's.
+      CREATE TABLE meta (
+        key   TEXT NOT NULL PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      -- Readiness writes here (probe.ts): it proves the store takes a write, not just a read.
+      CREATE TABLE probe (
+        id  INTEGER PRIMARY KEY,
+        at  INTEGER NOT NULL,
+        pad BLOB
+      ) STRICT;
+
+      -- Retention deletes old decisions oldest first without scanning the whole log.
+      CREATE INDEX decisions_by_at ON decisions (at);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
@@ -148,7 +171,8 @@ export function migrate(
   const latest = migrations.at(-1)?.version ?? 0;
   const run = db.transaction((): MigrationResult => {
     const from = schemaVersion(db);
-    if (from > latest) throw new UnsupportedSchemaError(from, latest);
+    if (from > latest)
+      throw new UnsupportedSchemaError(from, latest, db.name === ':memory:' ? undefined : db.name);
     for (const migration of migrations) {
       if (migration.version <= from) continue;
       db.exec(migration.sql);

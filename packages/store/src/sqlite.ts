@@ -1,11 +1,21 @@
+import type Database from 'better-sqlite3';
 import { SqliteError } from 'better-sqlite3';
 import { openDatabase } from './connection.js';
 import { createDecisionLister } from './decision-query.js';
 import { decisionRow, toDecision } from './decision-row.js';
-import { DispatchConflictError, InvalidArgumentError, StoreClosedError } from './errors.js';
+import {
+  DispatchConflictError,
+  InvalidArgumentError,
+  StoreClosedError,
+  StoreUnreadableError,
+} from './errors.js';
 import { createLister } from './list-query.js';
 import { foldLiveGroups, type LiveGroup } from './live-counts.js';
+import { lockStore, type StoreLock } from './lock.js';
+import { ensureStoreId, randomStoreId } from './meta.js';
 import { type MigrationResult, migrate } from './migrations.js';
+import { writeProbe } from './probe.js';
+import { retention } from './retention.js';
 import { jobToJson, runnerToJson, toRecord } from './row.js';
 import { isDispatchState, isLiveState } from './state-machine.js';
 import { prepareStatements } from './statements.js';
@@ -19,10 +29,24 @@ import {
   type UsageRow,
 } from './types.js';
 import { warmPool } from './warm.js';
+import { writing } from './write-errors.js';
 
 export interface SqliteStoreOptions {
   /** Clock for the store's own bookkeeping (when a migration was applied); records use `at`. */
   readonly now?: () => number;
+  /**
+   * Take the store's owner lock first (lock.ts) and hold it until `close()`: a second process
+   * asking for it gets StoreLockedError. The dispatcher does; tests that open one file twice on
+   * purpose (a restart simulated in one process) do not. Ignored for `:memory:`.
+   */
+  readonly lock?: boolean | { readonly pid?: number; readonly host?: string };
+  /** A new store id (tests pass a fixed one); used once, when the store gets its id. */
+  readonly newStoreId?: () => string;
+  /**
+   * Called once with the open connection, before migrations. A test seam: tests set connection
+   * pragmas here (a low `max_page_count` makes the real database full: a true SQLITE_FULL).
+   */
+  readonly connection?: (db: Database.Database) => void;
 }
 
 export interface SqliteStore extends Store {
@@ -38,18 +62,34 @@ export interface SqliteStore extends Store {
  * UNIQUE(handle) and the compare-and-set on state.
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-  const db = openDatabase(path);
+  const now = options.now ?? Date.now;
+  const lock: StoreLock | undefined =
+    options.lock && path !== ':memory:'
+      ? lockStore(path, { ...(typeof options.lock === 'object' ? options.lock : {}), now })
+      : undefined;
+  let db: ReturnType<typeof openDatabase>;
   let migration: MigrationResult;
+  let storeId: string;
   try {
-    migration = migrate(db, options.now ?? Date.now);
+    db = openFile(path);
+    try {
+      options.connection?.(db);
+      migration = migrate(db, now);
+      storeId = ensureStoreId(db, options.newStoreId ?? randomStoreId);
+    } catch (error) {
+      db.close();
+      throw unreadable(path, error);
+    }
   } catch (error) {
-    db.close();
+    lock?.release();
     throw error;
   }
   const statements = prepareStatements(db);
   const warm = warmPool(db);
   const list = createLister(db);
   const listDecisions = createDecisionLister(db);
+  const probe = writeProbe(db);
+  const prune = retention(db);
   let closed = false;
 
   function open(): void {
@@ -168,11 +208,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   return {
     path,
     migration,
+    storeId,
 
     async insert(dispatch) {
       open();
       checkTime('at', dispatch.at);
-      return insert.immediate(dispatch);
+      return writing(() => insert.immediate(dispatch));
     },
 
     async get(id) {
@@ -190,7 +231,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       checkState('to', to);
       for (const [index, state] of from.entries()) checkState(`from.${index}`, state);
       checkTime('at', at);
-      return transition.immediate(id, from, to, at, patch);
+      return writing(() => transition.immediate(id, from, to, at, patch));
     },
 
     async list(query) {
@@ -214,7 +255,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       if (!(DECISION_KINDS as readonly string[]).includes(decision.kind)) {
         throw new InvalidArgumentError('kind', `unknown decision kind ${JSON.stringify(decision.kind)}`);
       }
-      const { lastInsertRowid } = statements.appendDecision.run(decisionRow(decision));
+      const { lastInsertRowid } = writing(() => statements.appendDecision.run(decisionRow(decision)));
       return toDecision(statements.getDecision.get(lastInsertRowid));
     },
 
@@ -238,7 +279,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async insertWarm(vm) {
       open();
       checkTime('at', vm.at);
-      return warm.insert(vm);
+      return writing(() => warm.insert(vm));
     },
 
     async getWarm(id) {
@@ -249,13 +290,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async updateWarm(id, from, to, at, patch = {}) {
       open();
       checkTime('at', at);
-      return warm.update.immediate(id, from, to, at, patch);
+      return writing(() => warm.update.immediate(id, from, to, at, patch));
     },
 
     async claimWarm(route, dispatchId, at, exclude) {
       open();
       checkTime('at', at);
-      return warm.claim(route, dispatchId, at, exclude?.providers ?? []);
+      return writing(() => warm.claim(route, dispatchId, at, exclude?.providers ?? []));
     },
 
     async listWarm() {
@@ -263,10 +304,20 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return warm.list();
     },
 
+    async prune(before, limit) {
+      open();
+      checkTime('before', before);
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new InvalidArgumentError('limit', `must be a positive integer, got ${String(limit)}`);
+      }
+      return writing(() => prune(before, limit));
+    },
+
     async ping() {
       if (closed) return false;
       try {
-        return statements.ping.get() !== undefined;
+        probe(now());
+        return true;
       } catch {
         return false;
       }
@@ -276,6 +327,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       if (closed) return;
       closed = true;
       db.close();
+      lock?.release();
     },
   };
 }
@@ -291,4 +343,23 @@ function checkTime(field: string, at: unknown): void {
   if (!Number.isSafeInteger(at)) {
     throw new InvalidArgumentError(field, `must be epoch milliseconds as an integer, got ${String(at)}`);
   }
+}
+
+/** SQLite codes that mean the file itself is unusable: restarting cannot fix them. */
+const UNREADABLE = /^SQLITE_(NOTADB|CORRUPT|CANTOPEN|PERM|AUTH|IOERR|READONLY)/;
+
+function openFile(path: string): ReturnType<typeof openDatabase> {
+  try {
+    return openDatabase(path);
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+}
+
+/** An open-time SQLite failure named by file, with what to do; other errors pass unchanged. */
+function unreadable(path: string, error: unknown): unknown {
+  if (error instanceof SqliteError && UNREADABLE.test(error.code)) {
+    return new StoreUnreadableError(path, error.code, error.message);
+  }
+  return error;
 }

@@ -208,11 +208,24 @@ export interface LiveCounts {
   readonly byRouteScope: ReadonlyMap<string, number>;
 }
 
+/** Rows one retention call deleted. */
+export interface PruneResult {
+  readonly dispatches: number;
+  readonly decisions: number;
+  readonly warm_vms: number;
+}
+
 /**
  * Async so a PostgreSQL implementation can stand behind it for several replicas. Every write
- * is atomic; `insert` and `transition` are the only writes.
+ * is atomic. A write the database cannot take right now (disk full, I/O error, read-only) throws
+ * StoreUnavailableError; the same write may succeed later.
  */
 export interface Store {
+  /**
+   * This store's id, made with the store and never changed: every VM and runner registration
+   * made on its behalf carries it, so a store never deletes another store's.
+   */
+  readonly storeId: string;
   /**
    * Writes the intent. When a dispatch with the same handle exists, nothing is written and the
    * existing record comes back with `created: false` (the idempotency of POST /v1/dispatch).
@@ -272,7 +285,12 @@ export interface Store {
   ): Promise<WarmVm | undefined>;
   /** Every warm VM not yet retired. */
   listWarm(): Promise<readonly WarmVm[]>;
-  /** True when the store answers (readiness). */
+  /**
+   * Deletes ended dispatches (with their transitions), decisions and retired warm VMs last touched
+   * before `before`, at most `limit` of each; never a live dispatch or its decisions.
+   */
+  prune(before: number, limit: number): Promise<PruneResult>;
+  /** True when the store answers and takes a write (readiness). */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ export function observedStore(store: Store, observer: ServiceObserver): Store {
 
 function bind(store: Store): Store {
   return {
+    storeId: store.storeId,
     insert: (d) => store.insert(d),
     get: (id) => store.get(id),
     getByHandle: (h) => store.getByHandle(h),
@@ -36,6 +37,7 @@ function bind(store: Store): Store {
     updateWarm: (...args) => store.updateWarm(...args),
     claimWarm: (...args) => store.claimWarm(...args),
     listWarm: () => store.listWarm(),
+    prune: (before, limit) => store.prune(before, limit),
     ping: () => store.ping(),
     close: () => store.close(),
   };
