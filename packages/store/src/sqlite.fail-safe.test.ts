@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newDispatch, T0 } from './__fixtures__/dispatch.js';
 import {
@@ -54,7 +54,7 @@ describe('opening a store that cannot be used', () => {
   it('names a store with a newer schema and says to upgrade', async () => {
     const first = open();
     await first.close();
-    const db = (await import('better-sqlite3')).default(path);
+    const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
 

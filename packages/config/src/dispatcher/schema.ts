@@ -174,6 +174,17 @@ export const Store = z.strictObject({
   path: z.string().min(1).default('forgejo-fleet.db'),
   /** Decision log as JSON lines (also kept in the store); relative like `path`. */
   decision_log: z.string().min(1).default('decisions.jsonl'),
+  /** Ended dispatches, their transitions and decisions older than this are pruned. */
+  retention: Duration({ min: 3_600_000, max: 3_650 * 86_400_000 }).prefault('30d'),
+  /** The decision log file rotates when the next line would take it past this size. */
+  decision_log_max_bytes: z
+    .number()
+    .int()
+    .min(1_048_576, 'expected at least 1048576 (1 MiB)')
+    .max(1_099_511_627_776, 'expected at most 1099511627776 (1 TiB)')
+    .default(104_857_600),
+  /** Rotated decision log files kept (decisions.jsonl.1 … .N); older ones are deleted. */
+  decision_log_keep: z.number().int().min(1).max(1_000).default(5),
 });
 
 export const Reconcile = z.strictObject({
