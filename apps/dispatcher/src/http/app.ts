@@ -1,13 +1,15 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { DispatchService } from '../service/service.js';
 import { decisionView, dispatchView } from '../service/view.js';
 import { type ApiClient, bearerAuth } from './auth.js';
+import { closeUnreadBody } from './connection.js';
 import type { AppEnv } from './env.js';
 import { ApiError } from './errors.js';
+import { apiErrorHandler, notFound, requestContext } from './middleware.js';
 import { openApiDocument } from './openapi.js';
+import { opsRoutes } from './ops.js';
 import {
   DispatchRequest,
   fieldErrors,
@@ -26,37 +28,39 @@ export interface AppDeps {
   /** Prometheus text for `/metrics` (absent: 404). */
   readonly metrics?: () => Promise<string>;
   readonly metricsContentType?: string;
-  /** Asks the reconciler for a pass soon. */
+  /** Asks the reconciler for a pass soon (coalesced and spaced by `reconcile.min_gap`). */
   readonly requestReconcile?: () => void;
+  /** `/healthz`, `/readyz`, `/metrics` are served by an ops listener of their own: 404 here. */
+  readonly opsElsewhere?: boolean;
+  /** Guards `/readyz` and `/metrics` with this bearer token (see `ops.ts`). */
+  readonly opsToken?: string;
 }
 
-/** The dispatch API. Tests call `app.request()` without a socket. */
+/**
+ * The dispatch API. Every `/v1` endpoint acts for the authenticated client and only within its
+ * scopes: another scope's dispatch answers exactly like one that does not exist. Tests call
+ * `app.request()` without a socket.
+ */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const openapi = openApiDocument();
 
-  app.use(async (c, next) => {
-    const requestId = deps.newRequestId();
-    c.set('requestId', requestId);
-    c.set('log', deps.log.child({ requestId }));
-    c.header('X-Request-Id', requestId);
-    await next();
-  });
+  app.use(closeUnreadBody());
+  app.use(requestContext(deps));
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
-    const result = await deps.service.ready(c.req.raw.signal);
-    return c.json(
-      { status: result.ok ? 'ready' : 'not ready', checks: result.checks },
-      result.ok ? 200 : 503,
+  if (!deps.opsElsewhere) {
+    app.route(
+      '/',
+      opsRoutes({
+        service: deps.service,
+        log: deps.log,
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
+        ...(deps.metricsContentType ? { metricsContentType: deps.metricsContentType } : {}),
+        ...(deps.opsToken === undefined ? {} : { opsToken: deps.opsToken }),
+      }),
     );
-  });
+  }
   app.get('/openapi.json', (c) => c.json(openapi));
-  app.get('/metrics', async (c) => {
-    if (!deps.metrics) throw new ApiError('not_found', 'metrics are not enabled');
-    c.header('Content-Type', deps.metricsContentType ?? 'text/plain; version=0.0.4');
-    return c.body(await deps.metrics());
-  });
 
   const v1 = new Hono<AppEnv>();
   v1.use(bearerAuth(deps.clients));
@@ -87,11 +91,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (!parsed.success) {
       throw new ApiError('bad_request', 'invalid query', { details: fieldErrors(parsed.error.issues) });
     }
-    const page = await deps.service.list(parsed.data);
+    const page = await deps.service.list(parsed.data, c.get('client'));
     return c.json({ items: page.items.map(dispatchView), next_cursor: page.next_cursor });
   });
 
-  v1.get('/dispatches/:id', async (c) => c.json(dispatchView(await deps.service.get(c.req.param('id')))));
+  v1.get('/dispatches/:id', async (c) =>
+    c.json(dispatchView(await deps.service.get(c.req.param('id'), c.get('client')))),
+  );
 
   v1.delete('/dispatches/:id', async (c) => {
     const record = await deps.service.cancel(c.req.param('id'), c.get('client'));
@@ -99,7 +105,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   v1.get('/dispatches/:id/why', async (c) => {
-    const { text } = await deps.service.why(c.req.param('id'));
+    const { record, text } = await deps.service.why(c.req.param('id'), c.get('client'));
+    // Unknown and another scope's: the same 404, whose message still says what to check.
+    if (record === undefined) throw new ApiError('not_found', text);
     return c.text(`${text}\n`);
   });
 
@@ -108,15 +116,23 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (!parsed.success) {
       throw new ApiError('bad_request', 'invalid query', { details: fieldErrors(parsed.error.issues) });
     }
-    const items = await deps.service.decisions({
-      limit: parsed.data.limit,
-      after: parsed.data.after,
-      ...(parsed.data.dispatch_id === undefined ? {} : { dispatch_id: parsed.data.dispatch_id }),
-    });
+    const items = await deps.service.decisions(
+      {
+        limit: parsed.data.limit,
+        after: parsed.data.after,
+        ...(parsed.data.dispatch_id === undefined ? {} : { dispatch_id: parsed.data.dispatch_id }),
+      },
+      c.get('client'),
+    );
     return c.json({ items: items.map(decisionView) });
   });
 
   v1.post('/reconcile', async (c) => {
+    // A pass lists every provider of every tenant: only a client of the whole fleet may ask.
+    const client = c.get('client');
+    if (client.scopes !== '*') {
+      throw new ApiError('forbidden', `client "${client.name}" may not ask for reconcile passes (needs "*")`);
+    }
     const text = await c.req.text();
     if (text.trim() !== '') {
       const parsed = ReconcileRequest.safeParse(parseJson(text));
@@ -131,22 +147,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json({ scheduled: true }, 202);
   });
 
-  v1.get('/routes', async (c) => c.json({ routes: await deps.service.routeViews() }));
+  v1.get('/routes', async (c) => c.json({ routes: await deps.service.routeViews(c.get('client')) }));
 
   app.route('/v1', v1);
 
-  app.notFound(() => {
-    throw new ApiError('not_found', 'no such endpoint');
-  });
-
-  app.onError((error, c) => {
-    const apiError = toApiError(error);
-    if (apiError.code === 'internal') {
-      (c.get('log') ?? deps.log).error({ err: error.message }, 'unhandled error');
-    }
-    if (apiError.retryAfter !== undefined) c.header('Retry-After', String(apiError.retryAfter));
-    return c.json(apiError.body(), apiError.status);
-  });
+  app.notFound(notFound);
+  app.onError(apiErrorHandler(deps.log));
 
   return app;
 }
@@ -165,17 +171,4 @@ function parseJson(text: string): unknown {
   } catch {
     throw new ApiError('bad_request', 'request body is not valid JSON');
   }
-}
-
-function toApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  if (error instanceof HTTPException) {
-    return new ApiError(error.status === 413 ? 'payload_too_large' : 'bad_request', error.message);
-  }
-  if (error instanceof Error && error.name === 'InvalidCursorError') {
-    return new ApiError('bad_request', error.message, {
-      details: [{ path: 'cursor', message: error.message }],
-    });
-  }
-  return new ApiError('internal', 'internal error');
 }

@@ -30,8 +30,8 @@ const errors = (codes: number[]) =>
 const ERROR_TEXT: Record<number, string> = {
   400: 'invalid request; details name the fields',
   401: 'missing or unknown bearer token',
-  403: 'the client may not act for this scope',
-  404: 'no such dispatch',
+  403: 'the client may not act for this scope (or, on /v1/reconcile, is not a * client)',
+  404: 'no such dispatch, or one of a scope the client may not see (the same answer)',
   409: 'conflicts with an existing dispatch',
   413: 'body over 64 KiB',
   422: 'no route takes these labels',
@@ -67,8 +67,13 @@ export function openApiDocument(): Record<string, unknown> {
       '/readyz': {
         get: {
           security: [],
-          summary: 'store open, config loaded, Forgejo reachable',
-          responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } },
+          summary: 'store open, config loaded, Forgejo reachable (each check "ok" or "failing")',
+          description: 'needs the ops token when one is configured; 404 here when ops.listen is set',
+          responses: {
+            200: { description: 'ready' },
+            401: { description: 'ops token missing or wrong' },
+            503: { description: 'not ready' },
+          },
         },
       },
       '/openapi.json': {
@@ -78,7 +83,11 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           security: [],
           summary: 'Prometheus metrics (no ids or secrets in labels)',
-          responses: { 200: { description: 'Prometheus text format' } },
+          description: 'needs the ops token when one is configured; 404 here when ops.listen is set',
+          responses: {
+            200: { description: 'Prometheus text format' },
+            401: { description: 'ops token missing or wrong' },
+          },
         },
       },
       '/v1/dispatch': {
@@ -94,7 +103,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/dispatches': {
         get: {
-          summary: 'list dispatches, newest first',
+          summary: "list the client's scopes' dispatches, newest first",
           parameters: [
             { name: 'state', in: 'query', schema: { type: 'string' } },
             { name: 'scope', in: 'query', schema: { type: 'string' } },
@@ -116,7 +125,7 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [idParam],
           responses: {
             200: { description: 'cancelled', ...json('Dispatch') },
-            ...errors([401, 403, 404, 409]),
+            ...errors([401, 404, 409]),
           },
         },
       },
@@ -126,13 +135,14 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [{ ...idParam, description: 'a dispatch id or a job handle' }],
           responses: {
             200: { description: 'readable text', content: { 'text/plain': { schema: { type: 'string' } } } },
-            ...errors([401]),
+            ...errors([401, 404]),
           },
         },
       },
       '/v1/decisions': {
         get: {
-          summary: 'the decision log, oldest first: every create, delete, refusal, fallback and adoption',
+          summary:
+            "the decision log of the client's scopes, oldest first: every create, delete, refusal, fallback and adoption (scope-less, fleet-wide ones only for * clients)",
           parameters: [
             { name: 'dispatch_id', in: 'query', schema: { type: 'string' } },
             { name: 'after', in: 'query', schema: { type: 'integer', minimum: 0 } },
@@ -143,9 +153,10 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/reconcile': {
         post: {
-          summary: 'ask for a reconcile pass soon (e.g. a run finished); coalesced',
+          summary:
+            'ask for a reconcile pass soon (e.g. a run finished); * clients only; coalesced, at most one pass per reconcile.min_gap',
           requestBody: { required: false, ...json('ReconcileRequest') },
-          responses: { 202: { description: 'scheduled' }, ...errors([400, 401]) },
+          responses: { 202: { description: 'scheduled' }, ...errors([400, 401, 403]) },
         },
       },
       '/v1/routes': {

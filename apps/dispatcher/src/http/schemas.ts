@@ -93,12 +93,12 @@ export const RouteView = z.object({
   runner_labels: z.array(z.string()),
   providers: z.array(z.string()),
   limits: z.object({ max_vms: z.number(), max_vms_per_scope: z.number().nullable() }),
-  live_vms: z.number(),
+  live_vms: z.number().describe("live VMs of the caller's scopes on this route (every scope for a * client)"),
   warm: z
     .object({
       target: z.number().describe('idle warm VMs wanted now (min_idle or the schedule window)'),
-      idle: z.number(),
-      booting: z.number(),
+      idle: z.number().nullable().describe('fleet-wide: null unless the client has scope *'),
+      booting: z.number().nullable().describe('fleet-wide: null unless the client has scope *'),
     })
     .nullable(),
 });

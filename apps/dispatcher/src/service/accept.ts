@@ -6,11 +6,9 @@ import type { DispatchRequest } from '../http/schemas.js';
 import type { UsageMeter } from './budgets.js';
 import type { ServiceDeps } from './deps.js';
 import type { ProviderHealth } from './provider-health.js';
+import { type Caller, canSee } from './visibility.js';
 
-export interface Caller {
-  readonly name: string;
-  readonly scopes: '*' | readonly string[];
-}
+export type { Caller } from './visibility.js';
 
 /**
  * Checks a dispatch request and writes the intent. Nothing outside the store is called here,
@@ -23,7 +21,7 @@ export async function acceptDispatch(
   caller: Caller,
 ): Promise<{ record: DispatchRecord; created: boolean }> {
   const scopeKey = configuredScope(deps, request.scope);
-  if (caller.scopes !== '*' && !caller.scopes.includes(scopeKey)) {
+  if (!canSee(caller, scopeKey)) {
     throw new ApiError('forbidden', `client "${caller.name}" may not dispatch for scope ${scopeKey}`);
   }
   const route = selectRoute(deps.config.routes, request.labels);
@@ -36,7 +34,9 @@ export async function acceptDispatch(
   const handle = request.job?.handle ?? null;
   if (handle !== null) {
     const existing = await deps.store.getByHandle(handle);
-    if (existing) return { record: sameRequestOrConflict(existing, scopeKey, route.name), created: false };
+    if (existing) {
+      return { record: sameRequestOrConflict(existing, scopeKey, route.name, caller), created: false };
+    }
   }
 
   const now = deps.clock.now();
@@ -68,7 +68,7 @@ export async function acceptDispatch(
     at: now,
   });
   if (!result.created) {
-    return { record: sameRequestOrConflict(result.record, scopeKey, route.name), created: false };
+    return { record: sameRequestOrConflict(result.record, scopeKey, route.name, caller), created: false };
   }
   return result;
 }
@@ -92,8 +92,17 @@ function configuredScope(deps: ServiceDeps, text: string): string {
 }
 
 // The same handle must mean the same job: a second dispatch for it returns the first, unless
-// it names another scope or route, which is a caller bug worth refusing loudly.
-function sameRequestOrConflict(existing: DispatchRecord, scope: string, route: string): DispatchRecord {
+// it names another scope or route, which is a caller bug worth refusing loudly. A caller that
+// cannot see the first dispatch learns only that the handle is taken: not its id, scope or route.
+function sameRequestOrConflict(
+  existing: DispatchRecord,
+  scope: string,
+  route: string,
+  caller: Caller,
+): DispatchRecord {
+  if (!canSee(caller, existing.scope)) {
+    throw new ApiError('conflict', `handle ${existing.handle} is already dispatched`);
+  }
   if (existing.scope !== scope || existing.route !== route) {
     throw new ApiError(
       'conflict',

@@ -1,8 +1,8 @@
 import { parseScope } from '@forgejo-fleet/forgejo';
-import { type DispatchRecord, LIVE_STATES, type ListQuery } from '@forgejo-fleet/store';
+import { type DispatchRecord, LIVE_STATES, type ListQuery, routeScopeKey } from '@forgejo-fleet/store';
 import { ApiError } from '../http/errors.js';
 import type { DispatchRequest } from '../http/schemas.js';
-import { acceptDispatch, type Caller } from './accept.js';
+import { acceptDispatch } from './accept.js';
 import { UsageMeter } from './budgets.js';
 import { createDecisionLog } from './decision-log.js';
 import type { ServiceDeps } from './deps.js';
@@ -15,6 +15,7 @@ import { type ProvisionContext, provision } from './provision.js';
 import { type ReconcileContext, reconcileOnce } from './reconcile/index.js';
 import { releaseResources } from './release.js';
 import { Semaphore } from './semaphore.js';
+import { type Caller, canSee, INTERNAL, visibleScopes } from './visibility.js';
 import { type PollAnswer, WarmPool, type WarmUserData } from './warm/pool.js';
 import { hasWarmPool, targetIdle } from './warm/pool-size.js';
 import { warmUserDataFromConfig } from './warm/user-data.js';
@@ -137,25 +138,25 @@ export function createDispatchService(options: ServiceOptions) {
       return result;
     },
 
-    async get(id: string): Promise<DispatchRecord> {
+    /**
+     * One dispatch. Another scope's dispatch is refused exactly like one that does not exist, so
+     * a client cannot even learn that an id is taken.
+     */
+    async get(id: string, caller: Caller = INTERNAL): Promise<DispatchRecord> {
       const record = await store.get(id);
-      if (!record) throw new ApiError('not_found', `no dispatch ${id}`);
+      if (!record || !canSee(caller, record.scope)) throw new ApiError('not_found', `no dispatch ${id}`);
       return record;
     },
 
-    list(query: ListQuery) {
-      return store.list(query);
+    /** A page of the dispatches the caller may see (filtered in the store, so cursors stay whole). */
+    list(query: Omit<ListQuery, 'scopes'>, caller: Caller = INTERNAL) {
+      const scopes = visibleScopes(caller);
+      return store.list(scopes === undefined ? query : { ...query, scopes });
     },
 
     /** Cancels a live dispatch: deletes its VM and runner registration. Cancelling twice is fine. */
     async cancel(id: string, caller: Caller): Promise<DispatchRecord> {
-      const record = await this.get(id);
-      if (caller.scopes !== '*' && !caller.scopes.includes(record.scope)) {
-        throw new ApiError(
-          'forbidden',
-          `client "${caller.name}" may not cancel dispatches of ${record.scope}`,
-        );
-      }
+      const record = await this.get(id, caller);
       if (record.state === 'cancelled') return record;
       const reason = `cancelled by ${caller.name}`;
       const cancelled = await store.transition(id, LIVE_STATES, 'cancelled', deps.clock.now(), { reason });
@@ -179,23 +180,38 @@ export function createDispatchService(options: ServiceOptions) {
       return cancelled;
     },
 
-    async routeViews() {
+    /**
+     * The configured routes. Live VM counts are the caller's own scopes' (every scope for `*`);
+     * warm pool VMs belong to no scope until claimed, so only a `*` caller sees their counts.
+     */
+    async routeViews(caller: Caller = INTERNAL) {
       const live = await store.countLive();
       const pool = warm ? await store.listWarm() : [];
+      const scopes = visibleScopes(caller);
+      const liveOn = (route: string) =>
+        scopes === undefined
+          ? (live.byRoute.get(route) ?? 0)
+          : scopes.reduce((sum, scope) => sum + (live.byRouteScope.get(routeScopeKey(route, scope)) ?? 0), 0);
+      const warmCount = (count: () => number) => (scopes === undefined ? count() : null);
       return deps.config.routes.map((route) => ({
         name: route.name,
         labels: [...route.labels],
         runner_labels: [...route.runner_labels],
         providers: [...route.providers],
         limits: { max_vms: route.limits.max_vms, max_vms_per_scope: route.limits.max_vms_per_scope ?? null },
-        live_vms: live.byRoute.get(route.name) ?? 0,
+        live_vms: liveOn(route.name),
         warm: hasWarmPool(route)
           ? {
               target: targetIdle(route, deps.clock.now()),
-              idle: pool.filter((vm) => vm.route === route.name && vm.state === 'idle').length,
-              booting: pool.filter(
-                (vm) => vm.route === route.name && (vm.state === 'booting' || vm.state === 'creating'),
-              ).length,
+              idle: warmCount(
+                () => pool.filter((vm) => vm.route === route.name && vm.state === 'idle').length,
+              ),
+              booting: warmCount(
+                () =>
+                  pool.filter(
+                    (vm) => vm.route === route.name && (vm.state === 'booting' || vm.state === 'creating'),
+                  ).length,
+              ),
             }
           : null,
       }));
@@ -212,14 +228,23 @@ export function createDispatchService(options: ServiceOptions) {
       await warm?.refill();
     },
 
-    /** The dispatch by id or job handle, explained as readable text. */
-    async why(idOrHandle: string): Promise<{ record: DispatchRecord | undefined; text: string }> {
-      const record = (await store.get(idOrHandle)) ?? (await store.getByHandle(idOrHandle));
+    /**
+     * The dispatch by id or job handle, explained as readable text. Another scope's dispatch is
+     * explained exactly like one that does not exist.
+     */
+    async why(
+      idOrHandle: string,
+      caller: Caller = INTERNAL,
+    ): Promise<{ record: DispatchRecord | undefined; text: string }> {
+      const found = (await store.get(idOrHandle)) ?? (await store.getByHandle(idOrHandle));
+      const record = found && canSee(caller, found.scope) ? found : undefined;
       return explainDispatch(deps, { health, usage }, idOrHandle, record);
     },
 
-    decisions(query: { dispatch_id?: string; after?: number; limit: number }) {
-      return store.listDecisions(query);
+    /** The decision log, only the caller's scopes (fleet-wide decisions only for `*`). */
+    decisions(query: { dispatch_id?: string; after?: number; limit: number }, caller: Caller = INTERNAL) {
+      const scopes = visibleScopes(caller);
+      return store.listDecisions(scopes === undefined ? query : { ...query, scopes });
     },
 
     /** Store open and Forgejo reachable (one cheap call per distinct token). */

@@ -75,11 +75,13 @@ describe('GET /v1/dispatches/{id}/why', () => {
     expect(gone).toMatch(/next: the dispatch failed .*; not revived: its job is no longer in the queue/);
   });
 
-  it('says what to check when no dispatch exists for a handle', async () => {
+  it('answers 404 that says what to check when no dispatch exists for a handle', async () => {
     h = await dispatcherHarness();
     const why = await h.request('GET', '/v1/dispatches/3f0c9a58-0000-4000-8000-000000000000/why');
-    expect(why.status).toBe(200);
-    expect(await why.text()).toMatch(/no dispatch for 3f0c9a58-.*the autoscaler has not asked/s);
+    expect(why.status).toBe(404);
+    const body = (await why.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('not_found');
+    expect(body.error.message).toMatch(/no dispatch for 3f0c9a58-.*the autoscaler has not asked/s);
   });
 
   it('needs a token', async () => {
