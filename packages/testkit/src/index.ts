@@ -1,3 +1,4 @@
+export type { FakeAnswer } from './fake-answer.js';
 export { createFakeForgejo, type FakeForgejo } from './fake-forgejo/app.js';
 export { signPayload } from './fake-forgejo/deliver.js';
 export * as runnerProtocol from './fake-forgejo/rpc-protocol.js';

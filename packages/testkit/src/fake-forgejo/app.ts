@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { addAccountRoutes } from './accounts-routes.js';
 import { actionsRoutes, listJobsHandler } from './actions-routes.js';
+import { recordAnswers } from './answer-recorder.js';
 import { authenticate } from './auth.js';
 import { callLog } from './call-log.js';
 import { createDeliverer, type Deliverer } from './deliver.js';
@@ -123,6 +124,7 @@ export function buildFakeForgejo(opts: FakeForgejoOptions = {}): {
   api.all('*', (c) => notFound(c));
 
   const app = new Hono();
+  if (opts.onAnswer !== undefined) app.use('*', recordAnswers(opts.onAnswer));
   app.use('*', callLog(state, calls));
   app.use('*', faults.middleware);
   app.route(RUNNER_SERVICE_PATH, runnerRpcRoutes(state, lifecycle));

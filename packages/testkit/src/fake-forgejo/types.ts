@@ -1,3 +1,5 @@
+import type { FakeAnswer } from '../fake-answer.js';
+
 /**
  * Public record shapes of the fake Forgejo. Every accessor of the fake returns copies of these, so a
  * test can keep them around without seeing later changes.
@@ -11,6 +13,8 @@ export interface FakeForgejoOptions {
   log?: (line: string) => void;
   /** Timeout of one webhook delivery (real timer). Default 2000 ms; Forgejo's default is 5 s. */
   deliveryTimeoutMs?: number;
+  /** Called with every answer, body included: spec-validation tests record them. */
+  onAnswer?: (answer: FakeAnswer) => void;
 }
 
 /** A seeded user. Users and orgs share one id space, like Forgejo's `user` table. */

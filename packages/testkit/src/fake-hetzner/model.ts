@@ -84,6 +84,18 @@ export function createModel(options: FakeHetznerOptions) {
     };
   }
 
+  /** One data center per location; every server type is offered in each (deprecated field, still required). */
+  function datacenterJson(location: string) {
+    const typeIds = serverTypes.map((_, i) => i + 1);
+    return {
+      id: locations.indexOf(location) + 1,
+      name: `${location}-dc1`,
+      description: `${location} DC 1`,
+      location: locationJson(location),
+      server_types: { supported: typeIds, available: typeIds, available_for_migration: typeIds },
+    };
+  }
+
   function serverTypeJson(name: string) {
     return {
       id: serverTypes.indexOf(name) + 1,
@@ -135,12 +147,7 @@ export function createModel(options: FakeHetznerOptions) {
       labels: server.labels,
       server_type: serverTypeJson(server.serverType),
       location: locationJson(server.location),
-      datacenter: {
-        id: 1,
-        name: `${server.location}-dc1`,
-        description: server.location,
-        location: locationJson(server.location),
-      },
+      datacenter: datacenterJson(server.location),
       image: image === undefined ? null : imageJson(image),
       public_net: {
         ipv4:

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FakeAnswer } from '../fake-answer.js';
 import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
 import type { Model } from './model.js';
 import type { CreateErrorRule, FakeHetznerCall, FakeHetznerError, FakeServer, FaultRule } from './types.js';
@@ -130,8 +131,9 @@ export function createRoutes(params: {
   readonly faults: Faults;
   readonly calls: FakeHetznerCall[];
   readonly stats: { requests: number; rateLimited: number };
+  readonly onAnswer?: ((answer: FakeAnswer) => void) | undefined;
 }) {
-  const { model, token, bucket, faults, calls, stats } = params;
+  const { model, token, bucket, faults, calls, stats, onAnswer } = params;
 
   function createServer(body: unknown): Answer {
     if (body === undefined) return error({ code: 'json_error', message: 'invalid JSON' });
@@ -366,6 +368,14 @@ export function createRoutes(params: {
         'Content-Length': Buffer.byteLength(json),
       });
       res.end(json);
+      onAnswer?.({
+        method,
+        path: url.pathname,
+        query: url.search,
+        status: result.status,
+        contentType: 'application/json',
+        body: json,
+      });
     });
   };
 }

@@ -45,7 +45,9 @@ export async function startFakeHetzner(options: FakeHetznerOptions = {}): Promis
   const faults: Faults = { createErrors: [], faults: [], loseCreates: 0 };
   const calls: FakeHetznerCall[] = [];
   const stats = { requests: 0, rateLimited: 0 };
-  const server = createServer(createRoutes({ model, token, bucket, faults, calls, stats }));
+  const server = createServer(
+    createRoutes({ model, token, bucket, faults, calls, stats, onAnswer: options.onAnswer }),
+  );
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

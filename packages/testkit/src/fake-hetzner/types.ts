@@ -1,3 +1,5 @@
+import type { FakeAnswer } from '../fake-answer.js';
+
 export type FakeServerStatus =
   | 'initializing'
   | 'starting'
@@ -20,6 +22,8 @@ export interface FakeHetznerOptions {
   readonly actionMs?: number;
   readonly serverTypes?: readonly string[];
   readonly locations?: readonly string[];
+  /** Called with every answer as sent (not for dropped connections): spec-validation tests record them. */
+  readonly onAnswer?: (answer: FakeAnswer) => void;
 }
 
 export interface FakeServer {
