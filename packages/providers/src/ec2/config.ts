@@ -1,4 +1,4 @@
-import type { DispatcherConfig } from '@forgejo-fleet/config';
+import type { CallTimeouts, DispatcherConfig } from '@forgejo-fleet/config';
 
 /** A `kind: ec2` provider entry of the loaded dispatcher config (secrets resolved). */
 export type Ec2ProviderConfig = Extract<DispatcherConfig['providers'][string], { kind: 'ec2' }>;
@@ -24,4 +24,6 @@ export type Ec2ProviderOptions = Pick<
 > & {
   readonly endpoint?: string | undefined;
   readonly credentials?: Ec2CredentialsConfig | undefined;
+  /** Per-verb deadlines; the SDK's per-request timeout is derived from them. */
+  readonly call_timeouts?: CallTimeouts | undefined;
 };

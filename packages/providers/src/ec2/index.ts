@@ -56,40 +56,53 @@ export const TERMINATE_BATCH = 200;
 /**
  * EC2 connection and per-request timeouts. `throwOnRequestTimeout` makes the request timeout
  * fail the request: without it the installed @smithy/node-http-handler only logs a warning and a
- * server that never answers holds the call forever. The call's own deadline (call_timeouts, see
- * deadlines.ts) bounds the whole call, retries and lookups included.
+ * server that never answers holds the call forever. A request may take at most a quarter of its
+ * verb's deadline (call_timeouts, enforced for the whole call in deadlines.ts), so the retries of
+ * a hung request and the lookup after a lost answer still fit inside that deadline.
  */
 const CONNECTION_TIMEOUT_MS = 5_000;
-const REQUEST_TIMEOUT_MS = 30_000;
+const MAX_REQUEST_TIMEOUT_MS = 30_000;
+const MIN_REQUEST_TIMEOUT_MS = 50;
 /** Attempts the SDK makes of reads and terminates (throttling, 5xx); RunInstances gets one, see below. */
 const SDK_ATTEMPTS = 3;
 
-/** The EC2Client settings for a provider (credentials: the override of a scope, if any). */
+function requestTimeout(deadlineMs: number | undefined): number {
+  if (deadlineMs === undefined) return MAX_REQUEST_TIMEOUT_MS;
+  return Math.max(MIN_REQUEST_TIMEOUT_MS, Math.min(MAX_REQUEST_TIMEOUT_MS, Math.floor(deadlineMs / 4)));
+}
+
+function handler(deadlineMs: number | undefined): NonNullable<EC2ClientConfig['requestHandler']> {
+  return {
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    requestTimeout: requestTimeout(deadlineMs),
+    throwOnRequestTimeout: true,
+  };
+}
+
+/** The EC2Client settings for reads and terminates (credentials: the override of a scope, if any). */
 export function ec2ClientConfig(
   config: Ec2ProviderOptions,
   credentials: Ec2CredentialsConfig | undefined,
 ): EC2ClientConfig {
   const resolved = ec2Credentials(credentials ?? config.credentials, config.region);
+  const t = config.call_timeouts;
   return {
     region: config.region,
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
     ...(resolved === undefined ? {} : { credentials: resolved }),
     maxAttempts: SDK_ATTEMPTS,
-    requestHandler: {
-      connectionTimeout: CONNECTION_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      throwOnRequestTimeout: true,
-    },
+    requestHandler: handler(t === undefined ? undefined : Math.min(t.get, t.list, t.delete)),
   };
 }
 
 /**
- * The client for RunInstances: one SDK attempt per send, so the provider's own loop (same
- * ClientToken, AMBIGUOUS_RETRIES) is the only retry budget and a lost answer is sent at most
- * three times in all, not three SDK attempts per provider attempt.
+ * The client for RunInstances, from the read client's settings (same credentials): one SDK
+ * attempt per send, so the provider's own loop (same ClientToken, AMBIGUOUS_RETRIES) is the only
+ * retry budget and a lost answer is sent at most three times in all, not three SDK attempts per
+ * provider attempt.
  */
-export function ec2LaunchClientConfig(base: EC2ClientConfig): EC2ClientConfig {
-  return { ...base, maxAttempts: 1 };
+export function ec2LaunchClientConfig(base: EC2ClientConfig, config: Ec2ProviderOptions): EC2ClientConfig {
+  return { ...base, maxAttempts: 1, requestHandler: handler(config.call_timeouts?.create) };
 }
 
 function sendOptions(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
@@ -120,7 +133,7 @@ export function createEc2Provider(
   const makeClient = deps.createClient ?? ((c) => new EC2Client(c));
   const clientConfig = ec2ClientConfig(config, credentials);
   const client = makeClient(clientConfig);
-  const launchClient = makeClient(ec2LaunchClientConfig(clientConfig));
+  const launchClient = makeClient(ec2LaunchClientConfig(clientConfig, config));
   const clock = deps.clock ?? systemClock;
   const choices = ec2Choices(config);
   // Keys whose create ended without a clear answer: the next create for them (on any choice)

@@ -390,6 +390,22 @@ describe('timeout and abort', () => {
     expect(error.message).toMatch(/^local: shell get: deadline of 0.3 s exceeded; killed/);
   });
 
+  it("call_timeouts overrides timeout for its verb; the command is killed at that verb's deadline", async () => {
+    const provider = shell(
+      'hang.sh',
+      {},
+      {
+        timeout: 60_000,
+        call_timeouts: { create: 60_000, get: 60_000, list: 250, delete: 60_000 },
+      },
+    );
+
+    const error = await failure(provider.list({}));
+
+    expect(error).toMatchObject({ class: 'transient' });
+    expect(error.message).toMatch(/^local: shell list: deadline of 0.25 s exceeded; killed/);
+  });
+
   it('SIGKILL follows SIGTERM after the grace period', async () => {
     const provider = shell('hang.sh', { FIXTURE_IGNORE_TERM: '1' }, { timeout: 200 }, { killGraceMs: 200 });
 
