@@ -12,6 +12,8 @@ import { fakeClock, sequentialIds } from './world-parts.js';
 
 export const AUTOSCALER_TOKEN = 'client-token-autoscaler-0123456789';
 export const ALICE_TOKEN = 'client-token-alice-0123456789';
+/** A client limited to org:acme (the tenancy tests' own-scope client). */
+export const ACME_CI_TOKEN = 'client-token-acme-ci-0123456789';
 
 /** Fake Forgejo (org acme, user alice), in-memory store and provider, and the real app on top. */
 export async function dispatcherHarness(
@@ -63,10 +65,17 @@ scopes:
 clients:
   - { name: autoscaler, token_env: C_AUTO, scopes: ['*'] }
   - { name: alice, token_env: C_ALICE, scopes: [user:alice] }
+  - { name: acme-ci, token_env: C_ACME_CI, scopes: [org:acme] }
 `,
     {
       file: 'test.yaml',
-      env: { ACME: acmeToken, ALICE: aliceToken, C_AUTO: AUTOSCALER_TOKEN, C_ALICE: ALICE_TOKEN },
+      env: {
+        ACME: acmeToken,
+        ALICE: aliceToken,
+        C_AUTO: AUTOSCALER_TOKEN,
+        C_ALICE: ALICE_TOKEN,
+        C_ACME_CI: ACME_CI_TOKEN,
+      },
     },
   );
 
@@ -112,7 +121,7 @@ clients:
     config,
     providers,
     provider: providers.get(chain[0] ?? 'local') ?? memoryProvider(),
-    secrets: [acmeToken, aliceToken, AUTOSCALER_TOKEN, ALICE_TOKEN],
+    secrets: [acmeToken, aliceToken, AUTOSCALER_TOKEN, ALICE_TOKEN, ACME_CI_TOKEN],
     logs: () => logText,
     advance: time.advance,
     request(method: string, path: string, body?: unknown, token: string | null = AUTOSCALER_TOKEN) {
