@@ -82,7 +82,7 @@ function short(ms: number): CallTimeouts {
   return { create: ms, get: ms, list: ms, delete: ms };
 }
 
-async function timed<T>(call: Promise<T>): Promise<{ error: unknown; ms: number }> {
+async function timed(call: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
   const started = performance.now();
   const error = await call.then(
     () => undefined,
@@ -127,7 +127,9 @@ describe('a cloud API that accepts and never answers', () => {
     const server = await hungServer();
     // No deadline wrapper here: the provider's own loop runs to its end. Deadlines of 1 s give
     // each request 250 ms (a quarter), so the three sends and the lookup take about 2 s.
-    const config = { ...providerConfig(EC2_ENTRY(server.url), AWS_ENV), call_timeouts: short(1_000) };
+    const entry = providerConfig(EC2_ENTRY(server.url), AWS_ENV);
+    if (entry.kind !== 'ec2') throw new Error('expected an ec2 entry');
+    const config = { ...entry, call_timeouts: short(1_000) };
     const provider = createEc2Provider('aws', config, undefined, { clock: virtualClock() });
 
     const { error, ms } = await timed(provider.create(SPEC));

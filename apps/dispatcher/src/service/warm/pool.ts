@@ -4,6 +4,7 @@ import type { DispatchRecord, WarmVm } from '@forgejo-fleet/store';
 import { isUp } from '../create-vm.js';
 import type { ServiceDeps } from '../deps.js';
 import { errorClass, errorSummary } from '../errors.js';
+import { STORE_TAG } from '../ownership.js';
 import type { ProvisionContext } from '../provision.js';
 import { type Assignment, Mailbox } from './mailbox.js';
 import { hasWarmPool, targetIdle } from './pool-size.js';
@@ -197,6 +198,7 @@ export class WarmPool {
     const userData = this.userData({ route, vmId: id, secret, agentUrl });
     const tags = {
       'forgejo-fleet': deps.config.fleet_id,
+      [STORE_TAG]: deps.store.storeId,
       'forgejo-fleet-warm': id,
       'forgejo-fleet-route': route.name,
     };
@@ -261,7 +263,22 @@ export class WarmPool {
           );
         }
         if (cls === 'transient') {
-          const found = (await provider.list(tags).catch(() => [] as Instance[])).find(isUp);
+          // A lost answer (a deadline, a reset): the VM may exist. Look before the next choice;
+          // when the lookup fails too, stop here, as a cold create does: another choice could
+          // make a second VM. A VM that was made carries this retired pool id and goes with the
+          // orphan sweep.
+          const listed = await provider.list(tags).then(
+            (instances) => instances,
+            (lookup: unknown) => lookup,
+          );
+          if (!Array.isArray(listed)) {
+            await deps.store.updateWarm(id, ['creating'], 'retired', deps.clock.now(), {
+              reason: `create answer lost and the lookup failed (${errorSummary(listed)})`,
+            });
+            deps.log.warn({ warmId: id, route: route.name, failures }, 'warm vm create unresolved');
+            return;
+          }
+          const found = (listed as Instance[]).find(isUp);
           if (found) {
             await deps.store.updateWarm(id, ['creating'], 'booting', deps.clock.now(), {
               instance_id: found.id,
