@@ -1,7 +1,7 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ConfigIssue } from '../issues.js';
 import { type LoadOptions, type ParseOptions, parseConfig, readConfigText } from '../load-file.js';
-import type { Resolved } from '../secret.js';
+import type { Resolved, Secret } from '../secret.js';
 import { type CheckedDispatcherConfig, checkDispatcherConfig } from './checks.js';
 import { DispatcherConfigShape } from './schema.js';
 
@@ -38,7 +38,9 @@ export function parseDispatcherConfig(text: string, options: ParseOptions): Disp
   };
 }
 
-// Clients are told apart by their token; two with the same token would share each other's scopes.
+// Clients are told apart by their token; two with the same token would share each other's scopes,
+// and an ops token that is also a client's would let that client's holder into /metrics and back.
+// Checked after the secrets are read (they come from files); the message never prints a token.
 function checkDistinctClientTokens(config: DispatcherConfig, issues: ConfigIssue[]): void {
   const seen = new Map<string, number>();
   config.clients.forEach((client, i) => {
@@ -47,9 +49,22 @@ function checkDistinctClientTokens(config: DispatcherConfig, issues: ConfigIssue
     const first = seen.get(value);
     if (first !== undefined) {
       issues.push({
-        path: ['clients', i, 'token_file'],
+        path: ['clients', i, secretKey('token', client.token)],
         message: `same token as clients[${first}]; every client needs its own token`,
       });
     } else seen.set(value, i);
   });
+  const ops = config.ops?.token;
+  const client = ops === undefined ? undefined : seen.get(ops.reveal());
+  if (ops !== undefined && client !== undefined) {
+    issues.push({
+      path: ['ops', secretKey('token', ops)],
+      message: `same token as clients[${client}]; the ops token must be one no API client holds`,
+    });
+  }
+}
+
+/** The key the operator wrote for a resolved secret: `token_file` or `token_env`. */
+function secretKey(name: string, secret: Secret | undefined): string {
+  return `${name}_${secret?.source.startsWith('env:') ? 'env' : 'file'}`;
 }

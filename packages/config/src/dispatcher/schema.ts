@@ -109,15 +109,52 @@ export const RouteWarm = z.strictObject({
 });
 
 /** The endpoint warm VMs' agents poll for their job; a listener of its own, never the dispatch API. */
-export const Agent = z.strictObject({
-  listen: Listen.prefault({ port: 8081 }),
-  /** How VMs reach the listener (through a proxy or the host's public address). */
-  public_url: HttpUrl('the agent endpoint as VMs reach it'),
-  /** How long a poll is held open when there is no job yet. */
-  hold: Duration({ min: 1_000, max: 60_000 }).prefault('25s'),
-  /** Polls per second accepted from all VMs together (and 1/s sustained per VM). */
-  max_polls_per_second: z.number().int().min(1).max(10_000).default(50),
-});
+export const Agent = z
+  .strictObject({
+    listen: Listen.prefault({ port: 8081 }),
+    /** How VMs reach the listener (through a proxy or the host's public address); https unless loopback. */
+    public_url: HttpUrl('the agent endpoint as VMs reach it'),
+    /** Accept a plain http:// public_url (the poll answer carries a runner token); warned at every start. */
+    allow_insecure_http: z.boolean().default(false),
+    /** How long a poll is held open when there is no job yet. */
+    hold: Duration({ min: 1_000, max: 60_000 }).prefault('25s'),
+    /** Polls per second accepted from all VMs together, counted after the secret check (and 1/s sustained per VM). */
+    max_polls_per_second: z.number().int().min(1).max(10_000).default(50),
+    /** Polls per second from one source address, counted before the secret check (burst: twice this). */
+    max_polls_per_source: z.number().int().min(1).max(10_000).default(20),
+    /** Proxies in front of the listener: polls from these addresses count against the last X-Forwarded-For address. */
+    trusted_proxies: z
+      .array(z.union([z.ipv4(), z.ipv6()]))
+      .max(64)
+      .default([]),
+  })
+  .superRefine((agent, ctx) => {
+    if (agent.allow_insecure_http || !agent.public_url.startsWith('http:')) return;
+    if (isLoopbackUrl(agent.public_url)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['public_url'],
+      message:
+        'must be https:// (the poll answer carries a runner token) unless its host is a loopback address; put TLS in front, or set allow_insecure_http: true',
+    });
+  });
+
+/** 127.0.0.0/8, ::1 or localhost: traffic that never leaves the host. */
+function isLoopbackUrl(text: string): boolean {
+  let host: string;
+  try {
+    host = new URL(text).hostname;
+  } catch {
+    return false; // HttpUrl reports it
+  }
+  return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * `/healthz`, `/readyz` and `/metrics`: on a listener of their own (`listen`; then 404 on the API
+ * listener), and/or behind a bearer token (`token_file`/`token_env`; `/healthz` stays open).
+ */
+export const Ops = withSecret({ listen: Listen.optional() }, 'token', false);
 
 export const Route = z
   .strictObject({
@@ -205,6 +242,8 @@ export const DispatcherConfigShape = z.strictObject({
   forgejo: Forgejo,
   runner: RunnerDefaults.prefault({}),
   reconcile: Reconcile.prefault({}),
+  /** At most one pass per gap: POST /v1/reconcile calls inside it join the next allowed pass. */
+  min_gap: Duration({ min: 0, max: 3_600_000 }).prefault('2s'),
   limits: GlobalLimits.prefault({}),
   agent: Agent.optional(),
   providers: z
@@ -218,3 +257,4 @@ export const DispatcherConfigShape = z.strictObject({
   ),
   clients: z.array(Client).min(1, 'expected at least one client'),
 });
+  ops: Ops.optional(),
