@@ -273,8 +273,8 @@ export function createRoutes(params: {
         const action = model.actions.get(Number(id));
         return action === undefined ? [] : [model.actionJson(action)];
       });
-      const page = paginate(actions, query);
-      return { status: 200, body: { actions: page.items, meta: page.meta } };
+      // Not paginated: the spec's answer is `{ actions }` only, for the ids asked.
+      return { status: 200, body: { actions } };
     }
     const action = /^\/actions\/(\d+)$/.exec(path);
     if (action !== null && method === 'GET') {

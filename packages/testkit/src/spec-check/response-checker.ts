@@ -24,10 +24,20 @@ export interface ExtraStatus extends DeviationNote {
   readonly response: string;
 }
 
+/** A property the real server sends that the spec's schema does not list. */
+export interface AddedProperty extends DeviationNote {
+  /** The schema, e.g. `#/definitions/User`. */
+  readonly schema: string;
+  readonly property: string;
+}
+
 export interface Deviations {
   /** `null` is accepted wherever the spec says array (Go marshals a nil slice as `null`). */
   readonly nullForEmptyList?: DeviationNote;
+  readonly addedProperties?: readonly AddedProperty[];
   readonly extraStatuses?: readonly ExtraStatus[];
+  /** Answers under these paths belong to another protocol the spec does not describe: not checked. */
+  readonly outsideSpec?: readonly (DeviationNote & { readonly pathPrefix: string })[];
 }
 
 /** One way an answer differs from the spec. `pointer` is a JSON pointer into the answer's body. */
@@ -86,6 +96,7 @@ interface Route {
 
 interface AjvError {
   readonly instancePath: string;
+  readonly schemaPath: string;
   readonly keyword: string;
   readonly message?: string;
   readonly params: Record<string, unknown>;
@@ -94,6 +105,7 @@ interface AjvError {
 interface Issue {
   readonly pointer: string;
   readonly message: string;
+  readonly error: AjvError;
 }
 
 function escapePointer(segment: string): string {
@@ -105,7 +117,17 @@ function toIssue(_mapped: unknown, error: AjvError): Issue {
   let pointer = error.instancePath.replace(/^\/response/, '');
   const property = error.params.missingProperty ?? error.params.additionalProperty;
   if (typeof property === 'string') pointer += `/${escapePointer(property)}`;
-  return { pointer, message: error.message ?? error.keyword };
+  return { pointer, message: error.message ?? error.keyword, error };
+}
+
+/** The value a JSON pointer (from ajv's `instancePath`) names inside `body`. */
+function valueAt(body: unknown, instancePath: string): unknown {
+  let node = body;
+  for (const part of instancePath.split('/').slice(1)) {
+    const key = part.replaceAll('~1', '/').replaceAll('~0', '~');
+    node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+  }
+  return node;
 }
 
 function routePattern(template: string): RegExp {
@@ -118,13 +140,22 @@ function routePattern(template: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-/** Marks every `type: array` schema nullable (a deep copy), for `nullForEmptyList`. */
-function arraysNullable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(arraysNullable);
+/**
+ * Closes every object schema that lists its properties and says nothing of others (a deep copy): a
+ * property the spec does not know is a fake's invention (a typo, a field of another version). Safe for
+ * `allOf` only with one member, which is all these specs use; `check` refuses documents with more.
+ */
+function closeObjects(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(closeObjects);
   if (value === null || typeof value !== 'object') return value;
   const copy: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value)) copy[key] = arraysNullable(inner);
-  if (copy.type === 'array') copy.nullable = true;
+  for (const [key, inner] of Object.entries(value)) copy[key] = closeObjects(inner);
+  if (Array.isArray(copy.allOf) && copy.allOf.length > 1)
+    throw new Error('closing objects under a multi-member allOf would reject valid answers');
+  const properties = copy.properties;
+  // `properties` may itself be a property's name: only a map of schemas makes this a schema.
+  if (properties !== null && typeof properties === 'object' && !('additionalProperties' in copy))
+    copy.additionalProperties = false;
   return copy;
 }
 
@@ -154,8 +185,10 @@ export function createResponseChecker(raw: unknown, opts: { basePath: string; de
     }
   }
 
-  const strictSchemas = { definitions: doc.definitions, components: doc.components };
-  let lenientSchemas: typeof strictSchemas | undefined;
+  const schemas = closeObjects({ definitions: doc.definitions, components: doc.components }) as {
+    definitions: typeof doc.definitions;
+    components: typeof doc.components;
+  };
   const validators = new Map<string, InstanceType<ValidatorClass>>();
 
   function resolve(ref: string): unknown {
@@ -177,18 +210,15 @@ export function createResponseChecker(raw: unknown, opts: { basePath: string; de
     return json?.[1].schema;
   }
 
-  function issues(schema: unknown, body: unknown, lenient: boolean): Issue[] {
-    const key = `${lenient ? 'lenient' : 'strict'}:${JSON.stringify(schema ?? null)}`;
+  function issues(schema: unknown, body: unknown): Issue[] {
+    const key = JSON.stringify(schema ?? null);
     let validator = validators.get(key);
     if (validator === undefined) {
-      if (lenient) lenientSchemas ??= arraysNullable(strictSchemas) as typeof strictSchemas;
-      const schemas = lenient ? lenientSchemas : strictSchemas;
-      const responseSchema = schema === undefined ? undefined : lenient ? arraysNullable(schema) : schema;
       validator = new OpenAPIResponseValidator({
         // No schema: the library expects no body (`null`).
-        responses: { default: { schema: (responseSchema ?? { type: 'null' }) as never } },
-        ...(schemas?.definitions === undefined ? {} : { definitions: schemas.definitions as never }),
-        ...(schemas?.components === undefined ? {} : { components: schemas.components as never }),
+        responses: { default: { schema: (closeObjects(schema) ?? { type: 'null' }) as never } },
+        ...(schemas.definitions === undefined ? {} : { definitions: schemas.definitions as never }),
+        ...(schemas.components === undefined ? {} : { components: schemas.components as never }),
         customFormats: { 'date-time': (value: string) => DATE_TIME.test(value) },
         errorTransformer: toIssue,
       });
@@ -197,6 +227,29 @@ export function createResponseChecker(raw: unknown, opts: { basePath: string; de
     // A deep copy: the library fills in schema defaults in place.
     const result = validator.validateResponse('default', structuredClone(body));
     return (result?.errors ?? []) as Issue[];
+  }
+
+  /** The documented deviation that explains this issue, if one does. */
+  function explains(issue: Issue, body: unknown): string | undefined {
+    const { error } = issue;
+    const nulls = deviations.nullForEmptyList;
+    if (
+      nulls !== undefined &&
+      error.keyword === 'type' &&
+      error.params.type === 'array' &&
+      valueAt(body, error.instancePath.replace(/^\/response/, '')) === null
+    ) {
+      return nulls.name;
+    }
+    if (error.keyword === 'additionalProperties') {
+      const added = deviations.addedProperties?.find(
+        (d) =>
+          error.schemaPath === `${d.schema}/additionalProperties` &&
+          error.params.additionalProperty === d.property,
+      );
+      return added?.name;
+    }
+    return undefined;
   }
 
   function findRoute(method: string, path: string): Route | undefined {
@@ -222,6 +275,8 @@ export function createResponseChecker(raw: unknown, opts: { basePath: string; de
         mismatches: [{ operation, status: answer.status, pointer, message }],
         deviations: used,
       });
+      const outside = deviations.outsideSpec?.find((d) => answer.path.startsWith(d.pathPrefix));
+      if (outside !== undefined) return { operation: undefined, mismatches: [], deviations: [outside.name] };
       const apiPath = answer.path.startsWith(opts.basePath)
         ? answer.path.slice(opts.basePath.length)
         : undefined;
@@ -249,16 +304,20 @@ export function createResponseChecker(raw: unknown, opts: { basePath: string; de
       }
       const parsed = parseBody(answer);
       if (!parsed.ok) return fail(operation, '', parsed.message, used);
-      const schema = bodySchema(response);
-      let found = issues(schema, parsed.body, false);
-      if (found.length > 0 && deviations.nullForEmptyList !== undefined) {
-        const lenient = issues(schema, parsed.body, true);
-        if (lenient.length === 0) used.push(deviations.nullForEmptyList.name);
-        found = lenient;
+      const found: Issue[] = [];
+      for (const issue of issues(bodySchema(response), parsed.body)) {
+        const deviation = explains(issue, parsed.body);
+        if (deviation === undefined) found.push(issue);
+        else if (!used.includes(deviation)) used.push(deviation);
       }
       return {
         operation,
-        mismatches: found.map((i) => ({ operation, status: answer.status, ...i })),
+        mismatches: found.map((i) => ({
+          operation,
+          status: answer.status,
+          pointer: i.pointer,
+          message: i.message,
+        })),
         deviations: used,
       };
     },
