@@ -74,6 +74,12 @@ export function createDispatcherMetrics(store: Pick<Store, 'countLive' | 'listWa
     buckets: CALL_BUCKETS,
     registers: [registry],
   });
+  const foreignVms = new Gauge({
+    name: 'forgejo_fleet_foreign_vms',
+    help: 'VMs with our fleet id made by another store (a second dispatcher sharing fleet_id), by provider; never deleted by this one.',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'forgejo_fleet_live_vms',
     help: 'Dispatches that may own a VM or registration right now, by route.',
@@ -126,6 +132,9 @@ export function createDispatcherMetrics(store: Pick<Store, 'countLive' | 'listWa
       },
       reconciled(ms) {
         reconcile.observe(ms / 1000);
+      },
+      foreignVms(provider, count) {
+        foreignVms.set({ provider }, count);
       },
     },
     forgejoCall(operation, result) {

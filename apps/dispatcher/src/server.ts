@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DispatcherConfig } from '@forgejo-fleet/config';
@@ -8,6 +7,7 @@ import type { Provider } from '@forgejo-fleet/providers';
 import { openSqliteStore, type Store } from '@forgejo-fleet/store';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { type DecisionFile, openDecisionFile } from './decision-file.js';
 import { forgejoOperation, forgejoResult } from './forgejo-operation.js';
 import { createAgentApp } from './http/agent-app.js';
 import { createApp } from './http/app.js';
@@ -50,12 +50,25 @@ export interface StartOptions {
 export async function startDispatcher(options: StartOptions): Promise<RunningDispatcher> {
   const { config } = options;
   const log = options.log ?? createLogger(config.log.level);
-  const store = options.store ?? openSqliteStore(config.store.path);
+  // The dispatcher owns its store alone: the lock refuses a second dispatcher on the same file.
+  const store = options.store ?? openSqliteStore(config.store.path, { lock: true });
   const metrics = createDispatcherMetrics(store);
-  const decisionFile = openDecisionFile(
-    options.decisionLogFile === false ? undefined : config.store.decision_log,
-    log,
-  );
+  let decisionFile: DecisionFile | undefined;
+  try {
+    decisionFile =
+      options.decisionLogFile === false
+        ? undefined
+        : openDecisionFile(config.store.decision_log, {
+            maxBytes: config.store.decision_log_max_bytes,
+            keep: config.store.decision_log_keep,
+          });
+  } catch (error) {
+    // The store keeps every decision too; the file is for log shipping, so its loss is a warning.
+    log.warn(
+      { err: (error as Error).message, path: config.store.decision_log },
+      'decision log file unavailable',
+    );
+  }
   const service = createDispatchService({
     config,
     store,
@@ -126,7 +139,7 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
       await Promise.all([server, agentServer].map((s) => (s ? closeServer(s) : undefined)));
       await service.drain();
       await store.close();
-      await closeStream(decisionFile);
+      decisionFile?.close();
       log.info('dispatcher stopped');
     },
   };
@@ -197,16 +210,4 @@ function closeServer(server: Server): Promise<void> {
     // Held agent polls and keep-alive connections would otherwise delay the stop.
     if ('closeAllConnections' in server) server.closeAllConnections();
   });
-}
-
-function openDecisionFile(path: string | undefined, log: Logger): WriteStream | undefined {
-  if (path === undefined) return undefined;
-  const stream = createWriteStream(path, { flags: 'a', mode: 0o640 });
-  stream.on('error', (error) => log.warn({ err: error.message, path }, 'decision log file unavailable'));
-  return stream;
-}
-
-function closeStream(stream: WriteStream | undefined): Promise<void> {
-  if (stream === undefined || stream.destroyed) return Promise.resolve();
-  return new Promise((resolve) => stream.end(resolve));
 }

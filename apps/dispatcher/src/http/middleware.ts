@@ -25,6 +25,8 @@ export function apiErrorHandler(log: Logger): ErrorHandler<AppEnv> {
     if (apiError.code === 'internal') {
       (c.get('log') ?? log).error({ err: error.message }, 'unhandled error');
     }
+    if (error.name === 'StoreUnavailableError')
+      (c.get('log') ?? log).warn({ err: error.message }, 'store write failed');
     if (apiError.retryAfter !== undefined) c.header('Retry-After', String(apiError.retryAfter));
     return c.json(apiError.body(), apiError.status);
   };
@@ -42,6 +44,12 @@ function toApiError(error: unknown): ApiError {
   if (error instanceof Error && error.name === 'InvalidCursorError') {
     return new ApiError('bad_request', error.message, {
       details: [{ path: 'cursor', message: error.message }],
+    });
+  }
+  // Disk full, I/O error, read-only: nothing was written and a retry may succeed (store/errors.ts).
+  if (error instanceof Error && error.name === 'StoreUnavailableError') {
+    return new ApiError('unavailable', 'the store cannot take writes right now; retry later', {
+      retryAfter: 5,
     });
   }
   return new ApiError('internal', 'internal error');

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { STORE_TAG } from './ownership.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -28,9 +29,13 @@ export function vmName(runnerName: string, retries: number): string {
   return retries === 0 ? runnerName : `${runnerName}-r${retries}`;
 }
 
-/** Tags written on every VM: the fleet id marks ownership; the rest lets the reconciler match records. */
+/**
+ * Tags written on every VM: the fleet id and the store id mark ownership (the store id keeps two
+ * stores that share a fleet id apart); the rest lets the reconciler match records.
+ */
 export function instanceTags(params: {
   fleetId: string;
+  storeId: string;
   dispatchId: string;
   handle: string | null;
   route: string;
@@ -38,6 +43,7 @@ export function instanceTags(params: {
 }): Record<string, string> {
   return {
     'forgejo-fleet': params.fleetId,
+    [STORE_TAG]: params.storeId,
     'forgejo-fleet-dispatch': params.dispatchId,
     'forgejo-fleet-route': params.route,
     'forgejo-fleet-scope': params.scope,

@@ -11,6 +11,8 @@ export interface ServiceObserver {
   refused(route: string, reason: string): void;
   error(errorClass: string): void;
   reconciled(ms: number): void;
+  /** VMs of another store with our fleet id that one provider listed in the last pass. */
+  foreignVms(provider: string, count: number): void;
 }
 
 export const NO_OBSERVER: ServiceObserver = {
@@ -19,4 +21,5 @@ export const NO_OBSERVER: ServiceObserver = {
   refused() {},
   error() {},
   reconciled() {},
+  foreignVms() {},
 };

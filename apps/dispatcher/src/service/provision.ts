@@ -7,6 +7,7 @@ import { createVm } from './create-vm.js';
 import type { ServiceDeps } from './deps.js';
 import { errorSummary } from './errors.js';
 import { instanceName, instanceTags, vmName } from './names.js';
+import { runnerDescription } from './ownership.js';
 import type { ProviderCounts } from './provider-counts.js';
 import type { ProviderHealth } from './provider-health.js';
 import { releaseResources } from './release.js';
@@ -63,7 +64,7 @@ export async function provision(
     registered = await deps.forgejoFor(record.scope).registerRunner(parseScope(record.scope), {
       name,
       ephemeral: true,
-      description: runnerDescription(config.fleet_id, record.id),
+      description: runnerDescription(config.fleet_id, record.id, store.storeId),
     });
   } catch (error) {
     deps.observer.error('forgejo');
@@ -108,6 +109,7 @@ export async function provision(
   );
   const tags = instanceTags({
     fleetId: config.fleet_id,
+    storeId: store.storeId,
     dispatchId: record.id,
     handle: record.handle,
     route: route.name,
@@ -176,9 +178,4 @@ async function assignWarm(
 
 export function runnerPrefix(config: ServiceDeps['config'], route: Route): string {
   return route.runner?.name_prefix ?? config.runner.name_prefix ?? config.fleet_id;
-}
-
-/** Marks a registration as ours: stale-registration cleanup never touches one without it. */
-export function runnerDescription(fleetId: string, dispatchId: string): string {
-  return `forgejo-fleet ${fleetId} dispatch ${dispatchId}`;
 }

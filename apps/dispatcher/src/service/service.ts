@@ -7,11 +7,13 @@ import { UsageMeter } from './budgets.js';
 import { createDecisionLog } from './decision-log.js';
 import type { ServiceDeps } from './deps.js';
 import { errorSummary } from './errors.js';
+import { ForeignSightings } from './foreign-sightings.js';
 import { observedStore } from './observed-store.js';
 import { NO_OBSERVER, type ServiceObserver } from './observer.js';
 import { ProviderCounts } from './provider-counts.js';
 import { ProviderHealth } from './provider-health.js';
 import { type ProvisionContext, provision } from './provision.js';
+import { readinessWord } from './readiness.js';
 import { type ReconcileContext, reconcileOnce } from './reconcile/index.js';
 import { releaseResources } from './release.js';
 import { Semaphore } from './semaphore.js';
@@ -67,6 +69,7 @@ export function createDispatchService(options: ServiceOptions) {
     }),
   };
   const health = new ProviderHealth();
+  const foreign = new ForeignSightings();
   const usage = new UsageMeter(deps);
   const slots = new Map<string, Semaphore>();
   const base: ProvisionContext = {
@@ -123,6 +126,7 @@ export function createDispatchService(options: ServiceOptions) {
     firstSeen: new Map(),
     deleted: new Map(),
     lastRegistrationSweep: Number.NEGATIVE_INFINITY,
+    foreign,
     usage,
     ...(warm ? { warm } : {}),
   };
@@ -238,7 +242,7 @@ export function createDispatchService(options: ServiceOptions) {
     ): Promise<{ record: DispatchRecord | undefined; text: string }> {
       const found = (await store.get(idOrHandle)) ?? (await store.getByHandle(idOrHandle));
       const record = found && canSee(caller, found.scope) ? found : undefined;
-      return explainDispatch(deps, { health, usage }, idOrHandle, record);
+      return explainDispatch(deps, { health, usage, foreign }, idOrHandle, record);
     },
 
     /** The decision log, only the caller's scopes (fleet-wide decisions only for `*`). */
@@ -248,9 +252,16 @@ export function createDispatchService(options: ServiceOptions) {
     },
 
     /** Store open and Forgejo reachable (one cheap call per distinct token). */
+    /**
+     * The store takes a write (a probe, so a full disk is "not ready") and Forgejo answers.
+     * Checks are fixed words: upstream error text is logged, never answered (readiness is often
+     * served without auth).
+     */
     async ready(signal?: AbortSignal): Promise<{ ok: boolean; checks: Record<string, string> }> {
       const checks: Record<string, string> = {};
       checks.store = (await store.ping()) ? 'ok' : 'unavailable';
+      if (checks.store !== 'ok')
+        deps.log.warn('store write probe failed: check free disk space and store.path');
       if (!accepting) checks.shutdown = 'shutting down';
       const first = deps.config.scopes[0];
       if (first) {
@@ -258,7 +269,8 @@ export function createDispatchService(options: ServiceOptions) {
           await deps.forgejoFor(first.key).listJobs(parseScope(first.key), signal ? { signal } : {});
           checks.forgejo = 'ok';
         } catch (error) {
-          checks.forgejo = errorSummary(error);
+          checks.forgejo = readinessWord(error);
+          deps.log.warn({ scope: first.key, err: errorSummary(error) }, 'readiness: Forgejo check failed');
         }
       }
       return { ok: Object.values(checks).every((v) => v === 'ok'), checks };

@@ -1,6 +1,7 @@
 import type { Decision, DispatchRecord } from '@forgejo-fleet/store';
 import type { UsageMeter } from './budgets.js';
 import type { ServiceDeps } from './deps.js';
+import type { ForeignSightings } from './foreign-sightings.js';
 import type { ProviderHealth } from './provider-health.js';
 import { enteredAt, firstEnteredAt } from './reconcile/context.js';
 import { retryBackoff } from './reconcile/pickup-timeout.js';
@@ -13,7 +14,7 @@ import { explainRevive } from './why-revive.js';
  */
 export async function explainDispatch(
   deps: ServiceDeps,
-  guards: { health: ProviderHealth; usage: UsageMeter },
+  guards: { health: ProviderHealth; usage: UsageMeter; foreign?: ForeignSightings },
   asked: string,
   record: DispatchRecord | undefined,
 ): Promise<{ record: DispatchRecord | undefined; text: string }> {
@@ -100,6 +101,13 @@ export async function explainDispatch(
       lines.push(`  ${key} cooling down until ${at(entry.until)}: ${entry.reason}`);
     for (const [name, entry] of open)
       lines.push(`  ${name} circuit open until ${at(entry.until)}: ${entry.reason}`);
+  }
+
+  const foreign = guards.foreign?.summary();
+  if (foreign !== undefined && foreign.vms + foreign.registrations > 0) {
+    lines.push(
+      `foreign: ${foreign.vms} VMs and ${foreign.registrations} runner registrations carry fleet id ${deps.config.fleet_id} but another store's id (${foreign.storeIds.join(', ')}): a second dispatcher shares this fleet_id; they are left alone (docs/troubleshooting.md)`,
+    );
   }
 
   lines.push('timers:');

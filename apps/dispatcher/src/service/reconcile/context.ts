@@ -2,6 +2,7 @@ import type { Instance, Provider } from '@forgejo-fleet/providers';
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { UsageMeter } from '../budgets.js';
 import type { ServiceDeps } from '../deps.js';
+import type { ForeignSightings } from '../foreign-sightings.js';
 import type { WarmPool } from '../warm/pool.js';
 
 /** Every interval and grace of the reconciler, in one place. */
@@ -18,14 +19,27 @@ export const RECONCILE = {
   maxReviveAfterMs: 600_000,
   /** Failed dispatches older than this are left alone (their job has long gone or been rerun). */
   reviveWindowMs: 86_400_000,
+  /** Another store's VM or registration is logged once per this window (the gauge is live). */
+  foreignReportMs: 3_600_000,
+  /** Retention runs at most this often… */
+  pruneEveryMs: 300_000,
+  /** …deleting at most this many rows of each kind per statement… */
+  pruneBatch: 500,
+  /** …and at most this many statements per pass, so a pass never holds the store for long. */
+  pruneBatchesPerPass: 10,
 } as const;
 
 /** What one pass saw, gathered with one list call per provider and one per scope. */
 export interface World {
   readonly now: number;
   readonly live: readonly DispatchRecord[];
-  /** Instances with our fleet tag, per provider object; a provider whose list failed is absent. */
+  /**
+   * Instances with our fleet tag and our store id (or none: made before store ids), per provider
+   * object; a provider whose list failed is absent.
+   */
   readonly instances: ReadonlyMap<Provider, ReadonlyMap<string, Instance>>;
+  /** Instances with our fleet tag but another store's id: never touched, only reported. */
+  readonly foreign: ReadonlyMap<Provider, readonly Instance[]>;
   /** Jobs in each scope's queue (waiting or running) by handle; a scope whose list failed is absent. */
   readonly queues: ReadonlyMap<string, ReadonlyMap<string, 'waiting' | 'running'>>;
   /** Recently failed dispatches with a job handle: revived while their job still waits. */
@@ -50,6 +64,10 @@ export interface ReconcileContext {
   /** Orphan VMs already asked to delete, and when. */
   readonly deleted: Map<string, number>;
   lastRegistrationSweep: number;
+  /** When retention last ran (absent: never in this process). */
+  lastPrune?: number;
+  /** Another store's VMs and registrations seen lately (log once per window; `why`; the gauge). */
+  readonly foreign?: ForeignSightings;
   /** The warm pools, when any route has one. */
   readonly warm?: WarmPool;
   /** Today's budgets (revived dispatches respect them like new ones). */

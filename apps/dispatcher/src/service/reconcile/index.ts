@@ -3,11 +3,13 @@ import { errorSummary } from '../errors.js';
 import { cancelledBeforePickup } from './cancelled.js';
 import type { ReconcileContext, Step } from './context.js';
 import { finishGone } from './finish.js';
+import { reportForeign } from './foreign.js';
 import { lifetimeCap } from './lifetime.js';
 import { observe } from './observe.js';
 import { reapOrphans } from './orphans.js';
 import { pickupTimeout } from './pickup-timeout.js';
 import { resumeStuck } from './resume.js';
+import { pruneRetention } from './retention.js';
 import { reviveFailed } from './revive.js';
 import { markRunning } from './running.js';
 import { sweepRegistrations } from './stale-registrations.js';
@@ -31,7 +33,9 @@ const STEPS: readonly [string, Step][] = [
   ['revive', reviveFailed],
   ['orphans', reapOrphans],
   ['stale-registrations', sweepRegistrations],
+  ['foreign', reportForeign],
   ['warm-pool', warmPool],
+  ['retention', pruneRetention],
 ];
 
 /** One reconcile pass: one list per provider, one queue read per scope, then every step. */

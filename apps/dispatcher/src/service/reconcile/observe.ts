@@ -3,6 +3,7 @@ import type { Instance, Provider } from '@forgejo-fleet/providers';
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { ServiceDeps } from '../deps.js';
 import { errorClass, errorSummary } from '../errors.js';
+import { foreignStore, STORE_TAG } from '../ownership.js';
 import { RECONCILE, type World } from './context.js';
 
 /**
@@ -17,12 +18,17 @@ export async function observe(
 ): Promise<World> {
   const now = deps.clock.now();
   const instances = new Map<Provider, ReadonlyMap<string, Instance>>();
+  const foreign = new Map<Provider, readonly Instance[]>();
   for (const provider of everyProvider(deps)) {
     const started = deps.clock.now();
     try {
       const list = await provider.list({ 'forgejo-fleet': deps.config.fleet_id }, signal ? { signal } : {});
       deps.observer.providerCall(provider.name, 'list', 'ok', deps.clock.now() - started);
-      instances.set(provider, new Map(list.map((instance) => [instance.id, instance])));
+      // Another store's VMs (a second dispatcher sharing our fleet id) never reach the steps, so
+      // no step can adopt, finish or delete one; the foreign step reports them.
+      const [ours, theirs] = partition(list, (i) => foreignStore(deps.store.storeId, i.tags[STORE_TAG]));
+      instances.set(provider, new Map(ours.map((instance) => [instance.id, instance])));
+      foreign.set(provider, theirs);
     } catch (error) {
       deps.observer.providerCall(provider.name, 'list', errorClass(error), deps.clock.now() - started);
       deps.log.warn(
@@ -50,7 +56,14 @@ export async function observe(
       deps.log.warn({ scope, err: errorSummary(error) }, 'job list failed; job states update next pass');
     }
   }
-  return { now, live, failed, instances, queues, touched: new Set() };
+  return { now, live, failed, instances, foreign, queues, touched: new Set() };
+}
+
+function partition(list: readonly Instance[], foreignOf: (i: Instance) => string | undefined) {
+  const ours: Instance[] = [];
+  const theirs: Instance[] = [];
+  for (const instance of list) (foreignOf(instance) === undefined ? ours : theirs).push(instance);
+  return [ours, theirs] as const;
 }
 
 /** Each distinct provider object: the default one per provider and each scope's override. */

@@ -1,14 +1,16 @@
 import { parseScope } from '@forgejo-fleet/forgejo';
 import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
-import { runnerDescription } from '../provision.js';
-import { RECONCILE, type Step } from './context.js';
+import type { ForeignThing } from '../foreign-sightings.js';
+import { foreignStore, parseRunnerDescription } from '../ownership.js';
+import { RECONCILE, type ReconcileContext, type Step } from './context.js';
 
 /**
  * Runner registrations of ours that no live dispatch holds: left by a crash between registering
  * and storing the runner, a lost delete, or an old database. "Ours" means both the name prefix of
- * a route and the description naming this fleet and a dispatch: a runner anyone else registered
- * never matches. Held by an ended dispatch → deleted now; unknown dispatch → after the orphan grace.
+ * a route and the description naming this fleet, a dispatch and this store (or no store: made
+ * before store ids): a runner anyone else registered never matches, and another store's
+ * registration is only reported. Held by an ended dispatch → deleted now; unknown dispatch → after the orphan grace.
  * Ephemeral runners Forgejo already removed after their job do not show up at all.
  */
 export const sweepRegistrations: Step = async (deps, ctx, world, signal) => {
@@ -28,9 +30,19 @@ export const sweepRegistrations: Step = async (deps, ctx, world, signal) => {
       deps.log.warn({ scope: scope.key, err: errorSummary(error) }, 'runner list failed; sweeping next time');
       continue;
     }
+    const foreign: ForeignThing[] = [];
     for (const runner of runners) {
-      const dispatchId = ourDispatch(deps, runner);
-      if (dispatchId === undefined || held.has(`${scope.key}\u0000${runner.id}`)) continue;
+      const mark = ourMark(deps, runner);
+      if (mark === undefined) continue;
+      const other = foreignStore(deps.store.storeId, mark.storeId);
+      if (other !== undefined) {
+        // Another store's registration (a second dispatcher sharing our fleet id): never ours to delete.
+        foreign.push({ where: scope.key, id: String(runner.id), storeId: other });
+        reportForeign(deps, ctx, world.now, scope.key, runner, other);
+        continue;
+      }
+      const { dispatchId } = mark;
+      if (held.has(`${scope.key}\u0000${runner.id}`)) continue;
       if (ctx.inFlight.has(dispatchId)) continue;
       const key = `runner\u0000${scope.key}\u0000${runner.id}`;
       const record = await deps.store.get(dispatchId);
@@ -63,20 +75,24 @@ export const sweepRegistrations: Step = async (deps, ctx, world, signal) => {
         route: record?.route ?? null,
       });
     }
+    ctx.foreign?.setRegistrations(scope.key, foreign);
   }
   for (const key of ctx.firstSeen.keys()) {
     if (key.startsWith('runner\u0000') && !seenNow.has(key)) ctx.firstSeen.delete(key);
   }
 };
 
-const DESCRIPTION = /^forgejo-fleet (\S+) dispatch (d[a-z0-9]+)$/;
-
-/** The dispatch id of a registration this fleet made, or undefined for anyone else's runner. */
-function ourDispatch(deps: ServiceDeps, runner: { name: string; description: string }): string | undefined {
-  const match = DESCRIPTION.exec(runner.description);
-  if (match === null || match[1] !== deps.config.fleet_id) return undefined;
-  const dispatchId = match[2] ?? '';
-  if (runner.description !== runnerDescription(deps.config.fleet_id, dispatchId)) return undefined;
+/**
+ * The dispatch (and store, when marked) of a registration this fleet made, or undefined for
+ * anyone else's runner: the description must be one we write and the name one of our prefixes.
+ */
+function ourMark(
+  deps: ServiceDeps,
+  runner: { name: string; description: string },
+): { dispatchId: string; storeId: string | undefined } | undefined {
+  const parsed = parseRunnerDescription(runner.description);
+  if (parsed === undefined || parsed.fleetId !== deps.config.fleet_id) return undefined;
+  const { dispatchId, storeId } = parsed;
   const prefixes = new Set([
     deps.config.runner.name_prefix ?? deps.config.fleet_id,
     ...deps.config.routes.map(
@@ -84,6 +100,31 @@ function ourDispatch(deps: ServiceDeps, runner: { name: string; description: str
     ),
   ]);
   return [...prefixes].some((prefix) => runner.name === `${prefix}-${dispatchId}`.slice(0, 63))
-    ? dispatchId
+    ? { dispatchId, storeId }
     : undefined;
+}
+
+function reportForeign(
+  deps: ServiceDeps,
+  ctx: ReconcileContext,
+  now: number,
+  scope: string,
+  runner: { id: number; name: string },
+  storeId: string,
+): void {
+  if (
+    ctx.foreign &&
+    !ctx.foreign.shouldLog(`runner\u0000${scope}\u0000${runner.id}`, now, RECONCILE.foreignReportMs)
+  )
+    return;
+  deps.log.warn(
+    {
+      scope,
+      runnerId: runner.id,
+      runner: runner.name,
+      foreignStoreId: storeId,
+      fleetId: deps.config.fleet_id,
+    },
+    'runner registration of another store with our fleet id left alone: two dispatchers share this fleet_id',
+  );
 }
