@@ -1,10 +1,18 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  DEFAULT_CHOICE,
+  type Instance,
+  type InstanceSpec,
+  type Provider,
+  ProviderError,
+} from '@forgejo-fleet/providers';
 import { type RunningFakeHetzner, startFakeHetzner } from '@forgejo-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
+import { CHECK_TAG, providerCheck } from './provider-check.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fleet-provider-check-'));
@@ -175,4 +183,153 @@ describe('forgejo-fleet provider-check', () => {
     expect(result.stdout).toContain('skip  an id that never existed');
     expect(readdirSync(join(localState, 'instances'))).toEqual([]);
   }, 90_000);
+});
+
+/** A cloud in memory that keeps what it was asked to make; its deletes can be refused. */
+function memoryCloud(options: { refuseDelete?: boolean } = {}) {
+  const instances = new Map<string, Instance>();
+  const specs: InstanceSpec[] = [];
+  let next = 1;
+  function matches(instance: Instance, tags: Readonly<Record<string, string>>) {
+    return Object.entries(tags).every(([k, v]) => instance.tags[k] === v);
+  }
+  function aborted(signal: AbortSignal | undefined) {
+    if (signal?.aborted) throw new DOMException('aborted', 'AbortError');
+  }
+  const provider: Provider = {
+    name: 'cloud',
+    kind: 'memory',
+    choices: [DEFAULT_CHOICE],
+    async create(spec, o) {
+      aborted(o?.signal);
+      specs.push(spec);
+      const existing = [...instances.values()].find((i) => i.name === spec.name);
+      if (existing) return existing;
+      const instance: Instance = {
+        id: `i-${next++}`,
+        name: spec.name,
+        state: 'running',
+        tags: { ...spec.tags },
+      };
+      instances.set(instance.id, instance);
+      return instance;
+    },
+    async get(id, o) {
+      aborted(o?.signal);
+      return instances.get(id);
+    },
+    async list(tags, o) {
+      aborted(o?.signal);
+      return [...instances.values()].filter((i) => matches(i, tags));
+    },
+    async delete(id, o) {
+      aborted(o?.signal);
+      if (options.refuseDelete) {
+        throw new ProviderError(
+          'cloud',
+          'fatal',
+          'TerminateInstances: UnauthorizedOperation: not authorized',
+        );
+      }
+      return instances.delete(id) ? 'deleted' : 'not-found';
+    },
+  };
+  return { provider, instances, specs };
+}
+
+async function check(file: string, name: string, cloud: ReturnType<typeof memoryCloud>) {
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    stdout: (t: string) => {
+      stdout += t;
+    },
+    stderr: (t: string) => {
+      stderr += t;
+    },
+    env: { CREDENTIALS_DIRECTORY: dir },
+  };
+  const code = await providerCheck(['--dispatcher', file, '--provider', name, '--yes'], io, {
+    createProvider: () => cloud.provider,
+  });
+  return { code, stdout, stderr };
+}
+
+const AWS_LOCAL = `  aws-eu:
+    kind: ec2
+    region: eu-central-1
+    endpoint: http://127.0.0.1:4566
+    image_id: ami-0123456789abcdef0
+    instance_types: [c7a.large]
+`;
+
+describe('provider-check on a real account', () => {
+  it.each([
+    [
+      'aws-eu',
+      AWS_LOCAL,
+      /delete these by hand: aws ec2 terminate-instances --region eu-central-1 --endpoint-url http:\/\/127\.0\.0\.1:4566 --instance-ids (i-\d+ ?)+\n/,
+    ],
+    ['hetzner-fsn', hetzner(), /delete these by hand: hcloud server delete (i-\d+ ?)+ {3}\(server ids\)\n/],
+  ])(
+    '%s: a refused delete exits non-zero and prints the ids to delete by hand',
+    async (name, providers, hint) => {
+      const cloud = memoryCloud({ refuseDelete: true });
+
+      const result = await check(configFile(`refused-${name}`, providers), name, cloud);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(hint);
+      const left = [...cloud.instances.keys()];
+      expect(left.length).toBeGreaterThan(0);
+      expect(result.stderr).toContain(`${left.length} instances left behind`);
+      expect(result.stderr).toContain(left.join(' '));
+      expect(result.stdout.trim().split('\n').at(-1)).toMatch(/checks? failed$/);
+    },
+  );
+
+  it('its test VMs carry the tags the documented IAM policy lets it terminate, and the policy allows every call it makes', async () => {
+    const doc = readFileSync(join(root, 'docs/providers.md'), 'utf8');
+    const block = /### IAM permissions[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block).toBeDefined();
+    const policy = JSON.parse(block ?? '') as {
+      Statement: {
+        Effect: string;
+        Action: string | string[];
+        Condition?: Record<string, Record<string, string | string[]>>;
+      }[];
+    };
+    const allows = (action: string) =>
+      policy.Statement.filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action));
+    for (const action of [
+      'ec2:RunInstances',
+      'ec2:CreateTags',
+      'ec2:DescribeInstances',
+      'ec2:TerminateInstances',
+    ]) {
+      expect(allows(action), action).not.toEqual([]);
+    }
+    expect(allows('ec2:CreateTags')[0]?.Condition).toEqual({
+      StringEquals: { 'ec2:CreateAction': 'RunInstances' },
+    });
+    const terminate = allows('ec2:TerminateInstances');
+    const tagConditions = terminate.flatMap((s) =>
+      Object.entries(s.Condition?.StringEquals ?? {}).filter(([key]) => key.startsWith('aws:ResourceTag/')),
+    );
+    // The policy's example fleet id is the config's: acme-ci.
+    expect(tagConditions).toEqual([['aws:ResourceTag/forgejo-fleet', 'acme-ci']]);
+
+    const cloud = memoryCloud();
+    const result = await check(configFile('policy', AWS_LOCAL), 'aws-eu', cloud);
+
+    expect(result.code).toBe(0);
+    expect(cloud.specs.length).toBeGreaterThan(0);
+    for (const spec of cloud.specs) {
+      for (const [key, value] of tagConditions) {
+        expect(spec.tags[key.slice('aws:ResourceTag/'.length)], spec.name).toBe(value);
+      }
+      expect(spec.tags[CHECK_TAG]).toMatch(/^ff-conf-/);
+    }
+    expect(cloud.instances.size).toBe(0);
+  });
 });

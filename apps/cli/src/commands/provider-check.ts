@@ -1,6 +1,11 @@
 import { ConfigError, type DispatcherConfig, loadDispatcherConfig } from '@forgejo-fleet/config';
 import { formatScope, parseScope, ScopeSyntaxError } from '@forgejo-fleet/forgejo';
-import { type AnyProviderConfig, conformanceChecks, createProvider } from '@forgejo-fleet/providers';
+import {
+  type AnyProviderConfig,
+  conformanceChecks,
+  createProvider,
+  type Provider,
+} from '@forgejo-fleet/providers';
 import { parseFlags } from '../flags.js';
 import { type CliIo, configLoadOptions, EXIT, UsageError } from '../io.js';
 
@@ -8,10 +13,21 @@ export const providerCheckHelp = `Usage: forgejo-fleet provider-check --dispatch
 
 Runs the provider conformance checks against a configured provider and deletes what it made.
 
-The instances are tagged with throwaway fleet ids (forgejo-fleet=ff-conf-…), so no fleet's
-instances are ever touched. --scope uses that scope's credential overrides. Against a real
-cloud (ec2 or hetzner without a loopback endpoint) it creates a few billed VMs and needs --yes.
-Exit 0 when every check passed, 1 when one failed, 2 for a bad config, 64 for bad usage.`;
+The instances carry the config's fleet tag (forgejo-fleet=<fleet_id>, so the documented IAM
+policy lets it delete them) and a throwaway check id (forgejo-fleet-check=ff-conf-…) that the
+checks select by, so no fleet's own instances are ever touched. --scope uses that scope's
+credential overrides. Against a real cloud (ec2 or hetzner without a loopback endpoint) it
+creates a few billed VMs and needs --yes. If a delete is refused, it prints the ids to delete by
+hand. Exit 0 when every check passed, 1 when one failed (or something is left behind), 2 for a
+bad config, 64 for bad usage.`;
+
+/** The tag holding the throwaway check id; the fleet tag itself holds the config's fleet_id. */
+export const CHECK_TAG = 'forgejo-fleet-check';
+
+/** What provider-check builds the provider with (tests pass one that fails on purpose). */
+export interface ProviderCheckDeps {
+  readonly createProvider?: (name: string, config: AnyProviderConfig, scopeOverride: unknown) => Provider;
+}
 
 /** Ids in each provider's format that never exist, for the "unknown id" check. */
 const UNKNOWN_IDS: Readonly<Record<string, string>> = {
@@ -44,11 +60,30 @@ function scopeOverride(config: DispatcherConfig, name: string, text: string | un
   return scope.providers[name];
 }
 
+/** How to delete what provider-check could not, in the provider's own tool. */
+export function deleteByHand(config: AnyProviderConfig, ids: readonly string[]): string {
+  const list = ids.join(' ');
+  switch (config.kind) {
+    case 'ec2': {
+      const endpoint = config.endpoint === undefined ? '' : ` --endpoint-url ${config.endpoint}`;
+      return `aws ec2 terminate-instances --region ${config.region}${endpoint} --instance-ids ${list}`;
+    }
+    case 'hetzner':
+      return `hcloud server delete ${list}   (server ids)`;
+    case 'shell':
+      return `the instances ${list} of your shell provider's cloud`;
+  }
+}
+
 function describeError(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
-export async function providerCheck(argv: readonly string[], io: CliIo): Promise<number> {
+export async function providerCheck(
+  argv: readonly string[],
+  io: CliIo,
+  deps: ProviderCheckDeps = {},
+): Promise<number> {
   const flags = parseFlags(argv, {
     dispatcher: 'string',
     provider: 'string',
@@ -80,11 +115,16 @@ export async function providerCheck(argv: readonly string[], io: CliIo): Promise
     return EXIT.usage;
   }
 
-  const provider = createProvider(name, providerConfig, override);
+  const provider = (deps.createProvider ?? createProvider)(name, providerConfig, override);
   const unknownId = UNKNOWN_IDS[providerConfig.kind];
   const run = conformanceChecks(
     { provider, cleanup: async () => undefined },
-    unknownId === undefined ? {} : { unknownId },
+    {
+      // The fleet tag the IAM policy's TerminateInstances condition names (docs/providers.md).
+      baseTags: { 'forgejo-fleet': config.fleet_id },
+      fleetTag: CHECK_TAG,
+      ...(unknownId === undefined ? {} : { unknownId }),
+    },
   );
   io.stdout(
     `provider-check ${name} (kind ${providerConfig.kind}${flags.scope === undefined ? '' : `, scope ${flags.scope}`}), ` +
@@ -108,6 +148,17 @@ export async function providerCheck(argv: readonly string[], io: CliIo): Promise
     io.stdout(`cleanup: deleted ${cleanup.deleted} instance${cleanup.deleted === 1 ? '' : 's'}\n`);
     for (const problem of cleanup.failed) io.stderr(`cleanup failed: ${problem}\n`);
     if (cleanup.failed.length > 0) failed++;
+    if (cleanup.leftover.length > 0) {
+      io.stderr(
+        `${cleanup.leftover.length} instance${cleanup.leftover.length === 1 ? '' : 's'} left behind (billed until deleted); ` +
+          `delete these by hand: ${deleteByHand(providerConfig, cleanup.leftover)}\n`,
+      );
+    }
+    if (cleanup.leftover.length === 0 && cleanup.failed.length > 0) {
+      io.stderr(
+        `look for instances tagged ${CHECK_TAG}=${run.fleets.join(`, ${CHECK_TAG}=`)} and delete them by hand\n`,
+      );
+    }
   }
   io.stdout(failed === 0 ? 'all checks passed\n' : `${failed} check${failed === 1 ? '' : 's'} failed\n`);
   return failed === 0 ? EXIT.ok : EXIT.failure;

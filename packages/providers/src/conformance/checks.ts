@@ -30,6 +30,12 @@ export interface ConformanceOptions {
   readonly unknownId?: string;
   /** Tag key holding the fleet id (default `forgejo-fleet`, as the dispatcher writes it). */
   readonly fleetTag?: string;
+  /**
+   * Tags every instance of the checks carries besides its test fleet, e.g. the deployment's
+   * `forgejo-fleet: <fleet_id>` with `fleetTag: 'forgejo-fleet-check'`, so that an IAM policy
+   * scoped to the fleet tag lets the checks delete what they made.
+   */
+  readonly baseTags?: Readonly<Record<string, string>>;
 }
 
 export type CheckOutcome =
@@ -46,8 +52,11 @@ export interface ConformanceRun {
   readonly checks: readonly ConformanceCheck[];
   /** The throwaway fleet ids the checks tag their instances with (never a real fleet's). */
   readonly fleets: readonly string[];
-  /** Deletes everything the checks created, and whatever still carries one of their fleet ids. */
-  cleanup(): Promise<{ deleted: number; failed: string[] }>;
+  /**
+   * Deletes everything the checks created, and whatever still carries one of their fleet ids.
+   * `failed` says what went wrong; `leftover` holds the ids whose delete failed (still there).
+   */
+  cleanup(): Promise<{ deleted: number; failed: string[]; leftover: string[] }>;
 }
 
 export const CHECK_NAMES = [
@@ -142,6 +151,7 @@ export function conformanceChecks(
       idempotencyKey: `conformance-${run}-${id}`,
       userData,
       tags: {
+        ...options.baseTags,
         [fleetTag]: fleet,
         'forgejo-fleet-dispatch': `d${id}`,
         'forgejo-fleet-route': 'conformance',
@@ -342,6 +352,7 @@ export function conformanceChecks(
     fleets: Object.values(fleets),
     async cleanup() {
       const failed: string[] = [];
+      const leftover: string[] = [];
       let deleted = 0;
       const ids = new Set(created.keys());
       for (const fleet of Object.values(fleets)) {
@@ -358,9 +369,10 @@ export function conformanceChecks(
           created.delete(id);
         } catch (error) {
           failed.push(`delete ${id}: ${error instanceof Error ? error.message : String(error)}`);
+          leftover.push(id);
         }
       }
-      return { deleted, failed };
+      return { deleted, failed, leftover };
     },
   };
 }
