@@ -107,7 +107,7 @@ function withRegisterHook(client: ForgejoClient, deps: ProcessDeps): ForgejoClie
   return {
     ...bindAll(client),
     registerRunner(scope, body, opts) {
-      const match = /dispatch (d\d+)$/.exec(body.description ?? '');
+      const match = /dispatch (d\d+)(?: store \S+)?$/.exec(body.description ?? '');
       deps.beforeRegister(match?.[1]);
       return client.registerRunner(scope, body, opts);
     },

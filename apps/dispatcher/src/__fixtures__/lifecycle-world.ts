@@ -7,6 +7,7 @@ import type { Provider } from '@forgejo-fleet/providers';
 import { openSqliteStore, type Store } from '@forgejo-fleet/store';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
 import { createLogger } from '../logger.js';
+import type { ServiceObserver } from '../service/observer.js';
 import { createDispatchService, type DispatchService } from '../service/service.js';
 import { forgejoClients } from '../wiring.js';
 import { memoryProvider } from './memory-provider.js';
@@ -55,16 +56,24 @@ clients:
   const newId = sequentialIds();
   const processes: { service: DispatchService; store: Store }[] = [];
 
-  function start(wrap: Wrappers = {}) {
-    const raw = openSqliteStore(path);
+  /**
+   * `other` starts a dispatcher on another store file of this world (its own store id and ids)
+   * over the same Forgejo and cloud: a second fleet sharing the fleet id.
+   */
+  function start(
+    wrap: Wrappers = {},
+    other?: { store: string; newId: () => string; observer?: ServiceObserver },
+  ) {
+    const raw = openSqliteStore(other ? join(dir, other.store) : path);
     const store = wrap.store ? wrap.store(raw) : raw;
     const clients = forgejoClients(config);
     const service = createDispatchService({
       config,
       store,
       clock: time.clock,
-      newId,
+      newId: other?.newId ?? newId,
       log: createLogger('silent'),
+      ...(other?.observer ? { observer: other.observer } : {}),
       forgejoFor: (scope) => (wrap.forgejo ? wrap.forgejo(clients(scope)) : clients(scope)),
       providerFor: () => (wrap.provider ? wrap.provider(cloud.provider) : cloud.provider),
     });
