@@ -83,4 +83,63 @@ describe('on real sockets', () => {
 
     await expect(forgejo.listJobs(parseScope('instance'))).rejects.toThrow('timed out after 50ms');
   });
+
+  it("the caller's signal cuts a hung request at once, without a retry", async () => {
+    let requests = 0;
+    const url = await listen(() => {
+      requests++;
+    });
+    const { forgejo, sleeps } = client(url, 10_000);
+    const controller = new AbortController();
+    const reason = new DOMException('shutting down', 'AbortError');
+
+    const call = forgejo.listJobs(parseScope('instance'), { signal: controller.signal });
+    await new Promise<void>((resolve) => {
+      const wait = () => (requests > 0 ? resolve() : setImmediate(wait));
+      wait();
+    });
+    controller.abort(reason);
+
+    await expect(call).rejects.toBe(reason);
+    expect(requests).toBe(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("the caller's signal cuts a body that never ends", async () => {
+    let answered = 0;
+    const url = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('[', () => {
+        answered++;
+      });
+    });
+    const { forgejo, sleeps } = client(url, 10_000);
+    const controller = new AbortController();
+    const reason = new DOMException('shutting down', 'AbortError');
+
+    const call = forgejo.listRunners(parseScope('instance'), { signal: controller.signal });
+    await new Promise<void>((resolve) => {
+      const wait = () => (answered > 0 ? resolve() : setImmediate(wait));
+      wait();
+    });
+    controller.abort(reason);
+
+    await expect(call).rejects.toBe(reason);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('a retried request is cut off at the deadline on every attempt: the call ends within attempts x timeout', async () => {
+    const url = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('[');
+    });
+    const { forgejo, sleeps } = client(url, 100);
+    const started = performance.now();
+
+    const err = await forgejo.listJobs(parseScope('instance')).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ForgejoNetworkError);
+    expect(sleeps).toHaveLength(2); // 3 attempts, each cut at 100 ms while its body streamed
+    expect(performance.now() - started).toBeLessThan(3 * 100 * 3);
+  });
 });
