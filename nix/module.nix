@@ -225,8 +225,12 @@ let
         Restart = "on-failure";
         RestartSec = "5s";
         # 78 (EX_CONFIG) and 64 (EX_USAGE) are permanent: fix the config, do not loop.
+        # The dispatcher's store: 65 (EX_DATAERR) unreadable, corrupt or newer; 69 (EX_UNAVAILABLE)
+        # held by another live dispatcher (docs/troubleshooting.md).
         RestartPreventExitStatus = [
           64
+          65
+          69
           78
         ];
         SuccessExitStatus = lib.optional scfg.allowPending 78;

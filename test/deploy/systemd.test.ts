@@ -56,6 +56,14 @@ describe.each(UNITS)('deploy/systemd/%s', (unit) => {
     expect((d.get('Environment') ?? []).join(' ')).not.toMatch(/TOKEN|SECRET|PASSWORD/i);
   });
 
+  it.runIf(unit === 'forgejo-fleet-dispatcher.service')(
+    'never restarts on an unusable store (65) or a store held by another dispatcher (69)',
+    () => {
+      // The codes main.ts exits with (apps/dispatcher/src/main.test.ts spawns them).
+      expect(d.get('RestartPreventExitStatus')).toEqual(expect.arrayContaining(['65', '69']));
+    },
+  );
+
   it('comments why MemoryDenyWriteExecute stays off (V8 JIT)', () => {
     expect(unitText(unit)).toMatch(
       /^# Relaxation: MemoryDenyWriteExecute= stays off\. V8, Node's JavaScript engine, is a JIT/m,
