@@ -211,6 +211,8 @@ async function exerciseDirectly(): Promise<void> {
     ['conflict', `/servers/${kept}`, 409],
     ['locked', `/servers/${kept}`, 423],
     ['rate_limit_exceeded', '/actions/1', 429],
+    // A code without a status of its own answers 422.
+    ['unprocessable_entity', '/actions/1', 422],
     ['server_error', '/images', 500],
     ['service_error', '/images/100', 503],
     ['timeout', '/servers', 504],
@@ -256,6 +258,7 @@ describe('fake Hetzner against hcloud-openapi.json', () => {
         'delete_server 423',
         'get_action 200',
         'get_action 404',
+        'get_action 422',
         'get_action 429',
         'get_image 200',
         'get_image 404',
