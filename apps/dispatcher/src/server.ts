@@ -11,8 +11,10 @@ import { type DecisionFile, openDecisionFile } from './decision-file.js';
 import { forgejoOperation, forgejoResult } from './forgejo-operation.js';
 import { createAgentApp } from './http/agent-app.js';
 import { createApp } from './http/app.js';
+import { createOpsApp } from './http/ops.js';
 import { createLogger } from './logger.js';
 import { createDispatcherMetrics } from './metrics.js';
+import { startReconcileLoop } from './reconcile-loop.js';
 import { randomDispatchId } from './service/names.js';
 import { createDispatchService, type DispatchService } from './service/service.js';
 import type { WarmUserData } from './service/warm/pool.js';
@@ -25,6 +27,8 @@ export interface RunningDispatcher {
   readonly store: Store;
   /** http://host:port of the warm VMs' agent endpoint, when configured. */
   readonly agentUrl: string | undefined;
+  /** http://host:port of the ops listener (`/healthz`, `/readyz`, `/metrics`), when configured. */
+  readonly opsUrl: string | undefined;
   /** Prometheus text of `/metrics`. */
   metrics(): Promise<string>;
   /** Stops accepting, waits for in-flight provisioning, stops the reconciler, closes the store. */
@@ -93,24 +97,43 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
     token: client.token.reveal(),
     scopes: client.scopes,
   }));
-  const reconciler = startLoop(
-    options.reconcileIntervalMs ?? config.reconcile.interval,
-    (signal) => service.reconcile(signal),
+  const reconciler = startReconcileLoop({
+    intervalMs: options.reconcileIntervalMs ?? config.reconcile.interval,
+    minGapMs: config.reconcile.min_gap,
+    tick: (signal) => service.reconcile(signal),
     log,
-  );
-  const app = createApp({
+  });
+  const opsToken = config.ops?.token?.reveal();
+  const ops = {
     service,
-    clients,
     log,
-    newRequestId: randomUUID,
     metrics: () => metrics.registry.metrics(),
     metricsContentType: metrics.registry.contentType,
-    requestReconcile: () => reconciler.now(),
+    ...(opsToken === undefined ? {} : { opsToken }),
+  };
+  const app = createApp({
+    ...ops,
+    clients,
+    newRequestId: randomUUID,
+    requestReconcile: () => reconciler.request(),
+    opsElsewhere: config.ops?.listen !== undefined,
   });
 
   const server = await listen(app.fetch, config.listen);
   const url = urlOf(server);
   log.info({ url, fleetId: config.fleet_id }, 'dispatcher listening');
+  const opsServer =
+    config.ops?.listen === undefined
+      ? undefined
+      : await listen(createOpsApp({ ...ops, newRequestId: randomUUID }).fetch, config.ops.listen);
+  if (opsServer) log.info({ url: urlOf(opsServer) }, 'ops endpoint listening');
+  if (config.agent?.allow_insecure_http && config.agent.public_url.startsWith('http:')) {
+    // Said at every start: the poll answer carries a runner token, readable on the way.
+    log.warn(
+      { publicUrl: config.agent.public_url },
+      'agent.allow_insecure_http: warm VMs fetch their runner tokens over plain http',
+    );
+  }
   const agentServer =
     config.agent === undefined
       ? undefined
@@ -120,6 +143,8 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
             log: log.child({ endpoint: 'agent' }),
             now: options.now ?? Date.now,
             maxPollsPerSecond: config.agent.max_polls_per_second,
+            maxPollsPerSource: config.agent.max_polls_per_source,
+            trustedProxies: config.agent.trusted_proxies,
           }).fetch,
           config.agent.listen,
         );
@@ -128,6 +153,7 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
   return {
     url,
     agentUrl: agentServer ? urlOf(agentServer) : undefined,
+    opsUrl: opsServer ? urlOf(opsServer) : undefined,
     service,
     store,
     metrics: () => metrics.registry.metrics(),
@@ -136,51 +162,11 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
       // VMs are left alone (the next start's reconciler picks them up from the store).
       service.stopAccepting();
       await reconciler.stop();
-      await Promise.all([server, agentServer].map((s) => (s ? closeServer(s) : undefined)));
+      await Promise.all([server, agentServer, opsServer].map((s) => (s ? closeServer(s) : undefined)));
       await service.drain();
       await store.close();
       decisionFile?.close();
       log.info('dispatcher stopped');
-    },
-  };
-}
-
-/**
- * Runs `tick` every `intervalMs`, never two at once (single-flight); `now()` asks for a tick soon
- * (coalesced: many asks while one runs give one more tick); `stop` waits for the running tick.
- */
-function startLoop(intervalMs: number, tick: (signal: AbortSignal) => Promise<void>, log: Logger) {
-  const controller = new AbortController();
-  let running: Promise<void> = Promise.resolve();
-  let busy = false;
-  let again = false;
-  function run(): void {
-    if (controller.signal.aborted) return;
-    if (busy) {
-      again = true;
-      return;
-    }
-    busy = true;
-    running = tick(controller.signal)
-      .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'reconcile tick failed'))
-      .finally(() => {
-        busy = false;
-        if (again) {
-          again = false;
-          setImmediate(run);
-        }
-      });
-  }
-  const timer = setInterval(run, intervalMs);
-  timer.unref();
-  return {
-    now(): void {
-      run();
-    },
-    async stop() {
-      clearInterval(timer);
-      controller.abort();
-      await running;
     },
   };
 }

@@ -222,9 +222,14 @@ export function createDispatchService(options: ServiceOptions) {
     },
 
     /** One poll of a warm VM's agent (the agent endpoint). */
-    agentPoll(vmId: string, secret: string, signal?: AbortSignal): Promise<PollAnswer> {
-      if (!warm) return Promise.resolve({ status: 404 });
-      return warm.poll(vmId, secret, signal);
+    agentPoll(
+      vmId: string,
+      secret: string,
+      signal?: AbortSignal,
+      admit?: () => boolean,
+    ): Promise<PollAnswer> {
+      if (!warm) return Promise.resolve({ status: 401 });
+      return warm.poll(vmId, secret, signal, admit);
     },
 
     /** Tops the warm pools up now (also done by every reconcile pass). */

@@ -38,6 +38,15 @@ export const RunnerInstall = z.discriminatedUnion(
 );
 export type RunnerInstall = z.infer<typeof RunnerInstall>;
 
+/** `runner.host_user`: a POSIX user name as useradd takes it on Debian and Ubuntu, never root. */
+const HostUser = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_-]{0,31}$/,
+    'expected a POSIX user name: a lowercase letter or "_", then up to 31 lowercase letters, digits, "_" or "-"',
+  )
+  .refine((name) => name !== 'root', 'must not be root: host_user exists to run host-mode jobs without root');
+
 export const RunnerDefaults = z.strictObject({
   /** Registrations and VM names start with this, so stale ones can be found and only ours touched. */
   name_prefix: z
@@ -47,6 +56,10 @@ export const RunnerDefaults = z.strictObject({
   install: RunnerInstall.prefault({ mode: 'baked' }),
   /** Install Docker on boot for docker:// labels (off when the image has it baked in). */
   install_docker: z.boolean().default(false),
+  /** Let jobs reach the cloud metadata service (and any instance credentials it serves); logged at start. */
+  allow_metadata: z.boolean().default(false),
+  /** Run the runner and its host-mode jobs as this user, kept from the metadata service, instead of root. */
+  host_user: HostUser.optional(),
 });
 
 export const RouteTimeouts = z.strictObject({
@@ -174,6 +187,8 @@ export const Route = z
         name_prefix: RunnerDefaults.shape.name_prefix,
         install: RunnerInstall.optional(),
         install_docker: z.boolean().optional(),
+        allow_metadata: z.boolean().optional(),
+        host_user: HostUser.optional(),
       })
       .optional(),
     /** Pre-booted VMs that get a job on arrival (needs `agent`). */

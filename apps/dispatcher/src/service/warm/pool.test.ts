@@ -72,7 +72,7 @@ describe('warm pool', () => {
     // A used secret is never accepted again: a VM gets at most one job, ever.
     for (const record of onWarm) {
       const { vmId, secret } = w.credentialsOf(record.instance_id ?? '');
-      expect((await w.poll(vmId, secret)).status).toBe(410);
+      expect((await w.poll(vmId, secret)).status).toBe(401);
     }
 
     // The pool refilled to 3 while the jobs ran.
@@ -174,7 +174,7 @@ describe('agent endpoint bad input: 4xx and no state change', () => {
   it.each([
     ['wrong secret', 401, 'wrong', undefined],
     ['no bearer', 401, '', undefined],
-    ['unknown vm', 404, 'same', JSON.stringify({ vm_id: 'waaaaaaaaaaaa' })],
+    ['unknown vm (answered like a wrong secret)', 401, 'same', JSON.stringify({ vm_id: 'waaaaaaaaaaaa' })],
     ['malformed body', 400, 'same', '{"vm_id":'],
     ['bad vm id', 400, 'same', JSON.stringify({ vm_id: '../etc' })],
     ['extra fields', 400, 'same', JSON.stringify({ vm_id: 'waaaaaaaaaaaa', x: 1 })],
@@ -193,7 +193,7 @@ describe('agent endpoint bad input: 4xx and no state change', () => {
     expect(await w.store.listWarm()).toEqual(before);
   });
 
-  it('a reused secret gets 410 and changes nothing', async () => {
+  it('a reused secret gets 401 (like any wrong secret) and changes nothing', async () => {
     const polls = await bootPool();
     const { record } = await w.service.dispatch(w.request(w.job()), CALLER);
     await w.service.drain();
@@ -202,17 +202,17 @@ describe('agent endpoint bad input: 4xx and no state change', () => {
     const { vmId, secret } = w.credentialsOf(instanceId);
     const before = await w.store.listWarm();
 
-    expect((await w.poll(vmId, secret)).status).toBe(410);
+    expect((await w.poll(vmId, secret)).status).toBe(401);
     expect(await w.store.listWarm()).toEqual(before);
   });
 
-  it('rate-limits one VM polling in a loop', async () => {
+  it('rate-limits one source polling in a loop with a wrong secret', async () => {
     await w.service.refillWarm();
     await w.service.drain();
     const { vmId } = w.credentialsOf(w.warmInstances()[0]?.id ?? '');
     const statuses = [];
-    for (let i = 0; i < 8; i++) statuses.push((await w.poll(vmId, 'x'.repeat(43))).status);
-    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
-    expect(statuses.slice(5)).toEqual([429, 429, 429]);
+    for (let i = 0; i < 44; i++) statuses.push((await w.poll(vmId, 'x'.repeat(43))).status);
+    expect(statuses.slice(0, 40)).toEqual(Array(40).fill(401));
+    expect(statuses.slice(40)).toEqual([429, 429, 429, 429]);
   });
 });

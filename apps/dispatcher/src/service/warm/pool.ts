@@ -20,7 +20,10 @@ export type WarmUserData = (params: {
 
 export type PollAnswer =
   | { readonly status: 200; readonly assignment: Assignment }
-  | { readonly status: 204 | 401 | 404 | 410 };
+  | { readonly status: 204 | 401 | 410 | 429 };
+
+/** Compared against when the VM is unknown or its secret is used up, so every refusal costs one hash. */
+const NO_SECRET_HASH = '0'.repeat(64);
 
 /** A pool VM counts against limits until a dispatch claims it (then the dispatch counts). */
 const UNCLAIMED: readonly WarmVm['state'][] = ['creating', 'booting', 'idle'];
@@ -99,13 +102,19 @@ export class WarmPool {
     this.mailbox.deliver(vm.id, assignment);
   }
 
-  /** One agent poll: checks the VM's one-time secret, records the check-in, waits for a job. */
-  async poll(vmId: string, secret: string, signal?: AbortSignal): Promise<PollAnswer> {
+  /**
+   * One agent poll: checks the VM's one-time secret, records the check-in, waits for a job. An
+   * unknown VM, a wrong secret and a used one all answer 401 after the same lookup and hash, so
+   * a caller without the secret learns nothing about which VMs exist. `admit` runs once the secret
+   * matched (the endpoint's rate limits for proven VMs); false answers 429.
+   */
+  async poll(vmId: string, secret: string, signal?: AbortSignal, admit?: () => boolean): Promise<PollAnswer> {
     const { store, clock, config } = this.deps;
     const vm = await store.getWarm(vmId);
-    if (vm === undefined) return { status: 404 };
-    if (vm.secret_hash === null || vm.state === 'retired' || vm.state === 'assigned') return { status: 410 };
-    if (!secretMatches(secret, vm.secret_hash)) return { status: 401 };
+    const matches = secretMatches(secret, vm?.secret_hash ?? NO_SECRET_HASH);
+    if (vm === undefined || vm.secret_hash === null || !matches) return { status: 401 };
+    if (admit && !admit()) return { status: 429 };
+    if (vm.state === 'retired' || vm.state === 'assigned') return { status: 410 };
     const hold = config.agent?.hold ?? 25_000;
     if (vm.state === 'creating') {
       // The agent is faster than the create's answer: not claimable until its instance id is known.
