@@ -96,6 +96,33 @@ describe('RunnerBootstrap', () => {
   });
 
   it.each([
+    ['root', 'root'],
+    ['upper case', 'CI'],
+    ['a space', 'ci user'],
+    ['a leading digit', '1ci'],
+    ['shell syntax', 'ci$(reboot)'],
+    ['33 characters', `c${'i'.repeat(32)}`],
+  ])('rejects %s as the host user', (_case, hostUser) => {
+    expect(issuePaths(downloadHost({ hostUser }))).toEqual(['hostUser']);
+  });
+
+  it.each(['ci', '_ci', 'forgejo-runner', `c${'i'.repeat(31)}`])('accepts host user %j', (hostUser) => {
+    expect(issuePaths(downloadHost({ hostUser }))).toEqual([]);
+  });
+
+  it('refuses a host user with any label that is not host mode', () => {
+    const labels = ['vm:host', 'node:docker://node:22', 'box:lxc'];
+    const result = RunnerBootstrap.safeParse(downloadHost({ hostUser: 'ci', labels }));
+
+    expect(result.error?.issues).toEqual([
+      expect.objectContaining({
+        path: ['hostUser'],
+        message: expect.stringContaining('not node:docker://node:22, box:lxc'),
+      }),
+    ]);
+  });
+
+  it.each([
     ['not a uuid', 'runner.uuid'],
     ['', 'runner.uuid'],
   ])('rejects uuid %j', (uuid, path) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RunnerLabels } from './labels.js';
+import { parseLabel, RunnerLabels } from './labels.js';
 
 // Everything below ends up in a shell script or on a command line. The character sets are
 // deliberately narrow (no quotes, `$`, backticks, `;`, `|`, `&`, whitespace or newlines in
@@ -53,7 +53,20 @@ export const RunnerInstall = z.discriminatedUnion('mode', [
 ]);
 export type RunnerInstall = z.input<typeof RunnerInstall>;
 
-export const RunnerBootstrap = z.object({
+/**
+ * The unprivileged user host-mode jobs run as: a POSIX name as useradd takes it on Debian and
+ * Ubuntu (lowercase, at most 32 characters), and never root.
+ */
+export const HostUser = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_-]{0,31}$/,
+    'must be a POSIX user name: a lowercase letter or _, then up to 31 lowercase letters, digits, _ or -',
+  )
+  .refine((name) => name !== 'root', 'must not be root: it exists to run jobs without root');
+
+/** The object shape alone: WarmBootstrap picks from it (zod cannot pick from a refined object). */
+export const RunnerBootstrapFields = z.object({
   instanceUrl: InstanceUrl,
   runner: z.object({
     // z.guid, not z.uuid: the runner only needs 8-4-4-4-12 hex (Go uuid.Parse), not an RFC version.
@@ -80,11 +93,40 @@ export const RunnerBootstrap = z.object({
   /** Install docker.io (apt) when a docker label is used and the image has no Docker. */
   docker: z.object({ install: z.boolean() }).optional(),
   blockMetadataForContainers: z.boolean().default(true),
+  /**
+   * Run forgejo-runner, and so every host-mode job, as this user instead of root (created when
+   * missing). Host labels only: a runner starting containers needs the docker group, which is
+   * root-equivalent and would undo the point.
+   */
+  hostUser: HostUser.optional(),
+  /** With hostUser: a root-owned firewall rule keeps that user from the metadata service. */
+  blockMetadataForHostUser: z.boolean().default(true),
   dispatchId: word(128).optional(),
   fleetId: word(128).optional(),
 });
 
-/** What callers pass (blockMetadataForContainers may be omitted). */
+/** hostUser only where every label is host mode (see the field); shared with WarmBootstrap. */
+export function hostUserNeedsHostLabels(
+  input: { hostUser?: string | undefined; labels: readonly string[] },
+  ctx: z.RefinementCtx,
+): void {
+  if (input.hostUser === undefined) return;
+  const other = input.labels.filter((label) => {
+    const parsed = parseLabel(label);
+    return !('error' in parsed) && parsed.scheme !== 'host';
+  });
+  if (other.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['hostUser'],
+      message: `needs host labels only (not ${other.join(', ')}): starting containers would need the docker group, which is root-equivalent`,
+    });
+  }
+}
+
+export const RunnerBootstrap = RunnerBootstrapFields.superRefine(hostUserNeedsHostLabels);
+
+/** What callers pass (the blockMetadataFor* switches may be omitted). */
 export type RunnerBootstrap = z.input<typeof RunnerBootstrap>;
 /** After validation and defaults. */
 export type ValidRunnerBootstrap = z.output<typeof RunnerBootstrap>;

@@ -9,8 +9,8 @@ export interface RunnerRegistration {
 }
 
 /**
- * How a VM of this route is prepared, cold or warm: the same labels, install, Docker and
- * metadata block. Route-level runner settings override the top-level `runner` section.
+ * How a VM of this route is prepared, cold or warm: the same labels, install, Docker, metadata
+ * block and host user. Route-level runner settings override the top-level `runner` section.
  */
 export function prepareFromConfig(
   config: Pick<DispatcherConfig, 'runner'>,
@@ -20,8 +20,16 @@ export function prepareFromConfig(
   install: RunnerInstall;
   docker: { install: boolean };
   blockMetadataForContainers: boolean;
+  hostUser?: string;
+  blockMetadataForHostUser: boolean;
 } {
   const install = route.runner?.install ?? config.runner.install;
+  const allowMetadata = route.runner?.allow_metadata ?? config.runner.allow_metadata;
+  const hostUser = route.runner?.host_user ?? config.runner.host_user;
+  // host_user is the user host-mode jobs run as: a route without host labels (a top-level
+  // host_user over a docker route) keeps its root runner. A route mixing host labels with
+  // others is refused at config load, and by the renderer.
+  const hostLabels = route.runner_labels.some((label) => label.split(':')[1] === 'host');
   return {
     labels: [...route.runner_labels],
     install:
@@ -29,7 +37,9 @@ export function prepareFromConfig(
         ? { mode: 'baked', binaryPath: install.binary_path }
         : { mode: 'download', url: install.url, sha256: install.sha256 },
     docker: { install: route.runner?.install_docker ?? config.runner.install_docker },
-    blockMetadataForContainers: true,
+    blockMetadataForContainers: !allowMetadata,
+    ...(hostUser !== undefined && hostLabels ? { hostUser } : {}),
+    blockMetadataForHostUser: !allowMetadata,
   };
 }
 

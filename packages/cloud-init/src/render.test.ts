@@ -27,6 +27,11 @@ const renderings: Array<[string, RunnerBootstrap]> = [
   ['twenty docker labels, docker install', twentyLabels()],
   ['metadata block off', bakedDocker({ blockMetadataForContainers: false })],
   ['placeholder token', bakedDocker({ runner: { ...bakedDocker().runner, token: PLACEHOLDER_TOKEN } })],
+  ['host user', bakedDocker({ labels: ['vm:host'], hostUser: 'ci' })],
+  [
+    'host user, metadata allowed',
+    downloadHost({ hostUser: 'ci', blockMetadataForContainers: false, blockMetadataForHostUser: false }),
+  ],
 ];
 
 describe('renderUserData', () => {
@@ -36,6 +41,10 @@ describe('renderUserData', () => {
 
   it('renders download + host labels without a handle', () => {
     expect(renderUserData(downloadHost())).toMatchSnapshot();
+  });
+
+  it('renders host labels with a host user', () => {
+    expect(renderUserData(downloadHost({ hostUser: 'ci' }))).toMatchSnapshot();
   });
 
   describe.each(renderings)('%s', (_name, input) => {
@@ -67,9 +76,14 @@ describe('renderUserData', () => {
     it('runs one-job under the hard timeout with every label', () => {
       const body = script(text);
 
+      const asUser =
+        input.hostUser === undefined
+          ? ''
+          : 'setpriv --reuid="$HOST_USER" --regid="$HOST_GID" --init-groups --no-new-privs -- env HOME="$HOST_HOME" USER="$HOST_USER" LOGNAME="$HOST_USER" ';
       expect(body).toContain(
-        'timeout --signal=TERM --kill-after=30s "$JOB_TIMEOUT" "$RUNNER_BIN" -c "$RUNNER_CONFIG" one-job',
+        `timeout --signal=TERM --kill-after=30s "$JOB_TIMEOUT" ${asUser}"$RUNNER_BIN" -c "$RUNNER_CONFIG" one-job`,
       );
+      expect(body.includes('setpriv')).toBe(input.hostUser !== undefined);
       expect(body).toContain(`JOB_TIMEOUT='${input.jobTimeoutSeconds}'`);
       expect(body).toContain("--token-url 'file:///run/forgejo-fleet/runner-token'");
       for (const label of input.labels) expect(body).toContain(`--label '${label}' \\`);
@@ -88,6 +102,13 @@ describe('renderUserData', () => {
       expect(script(text)).toContain(
         `BLOCK_METADATA='${input.blockMetadataForContainers === false ? 0 : 1}'`,
       );
+      const hostUserBlocked = input.hostUser !== undefined && input.blockMetadataForHostUser !== false;
+      expect(script(text)).toContain(`HOST_USER='${input.hostUser ?? ''}'`);
+      expect(script(text)).toContain(`BLOCK_HOST_METADATA='${hostUserBlocked ? 1 : 0}'`);
+    });
+
+    it('carries the host-user functions only when it has a host user', () => {
+      expect(script(text).includes('prepare_host_user() {')).toBe(input.hostUser !== undefined);
     });
 
     it('fits the EC2 limit', () => {

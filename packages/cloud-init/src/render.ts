@@ -24,10 +24,11 @@ function cloudConfig(input: ValidRunnerBootstrap): Record<string, unknown> {
         permissions: '0700',
         content: renderBootstrapScript(input),
       },
+      // 0600 like everything the bootstrap writes: with a host user it becomes that user's.
       {
         path: RUNNER_CONFIG_PATH,
         owner: 'root:root',
-        permissions: '0644',
+        permissions: '0600',
         content: runnerConfigYaml(input.jobTimeoutSeconds),
       },
       { path: '/etc/motd', owner: 'root:root', permissions: '0644', content: motd(input) },

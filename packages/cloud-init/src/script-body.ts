@@ -1,7 +1,7 @@
 /**
  * The fixed functions of the bootstrap script (POSIX sh, runs as root from cloud-init runcmd):
  * logging, the poweroff trap, runner install, Docker and the metadata block. Shared by the cold
- * bootstrap (SCRIPT_BODY) and the warm one (warm/script.ts), so both prepare a VM the same way.
+ * bootstrap (script.ts) and the warm one (warm/script.ts), so both prepare a VM the same way.
  * They read only the variables the preamble defines (script.ts), so every value a caller
  * controls is quoted in exactly one place. Avoid "${" here: this is a JavaScript template literal.
  */
@@ -97,8 +97,11 @@ block_metadata() {
 
 `;
 
-/** The cold bootstrap's main: prepare, then run the one job the preamble's run_runner names. */
-const COLD_MAIN = `main() {
+/**
+ * The cold bootstrap's main: prepare, then run the one job the preamble's run_runner names.
+ * prepare_host_user exists only in scripts with a host user (host-user.ts).
+ */
+export const COLD_MAIN = `main() {
   trap finish EXIT
   trap 'exit 129' HUP
   trap 'exit 130' INT
@@ -111,6 +114,12 @@ const COLD_MAIN = `main() {
   if [ "$NEEDS_DOCKER" = 1 ]; then ensure_docker; fi
   if [ "$BLOCK_METADATA" = 1 ]; then block_metadata; else log "warning: metadata service not blocked"; fi
   [ -s "$TOKEN_FILE" ] || die "runner token file $TOKEN_FILE is missing"
+  if [ -n "$HOST_USER" ]; then
+    prepare_host_user
+    # Only the job's user (and root) may read them: 0600 from cloud-init, now owned by it.
+    chown "$HOST_USER" "$TOKEN_FILE" "$RUNNER_CONFIG"
+    cd "$HOST_HOME"
+  fi
   log "starting forgejo-runner one-job, timeout $JOB_TIMEOUT s"
   runner_exit=0
   run_runner || runner_exit=$?
@@ -125,6 +134,3 @@ const COLD_MAIN = `main() {
 
 main
 `;
-
-/** The fixed part of the cold bootstrap script: the shared functions, then its main. */
-export const SCRIPT_BODY = SCRIPT_FUNCTIONS + COLD_MAIN;

@@ -1,4 +1,5 @@
 import type { ValidRunnerBootstrap } from './bootstrap.js';
+import { AS_HOST_USER, HOST_USER_FUNCTIONS } from './host-user.js';
 import { usesDocker } from './labels.js';
 import {
   BOOTSTRAP_SLACK_SECONDS,
@@ -10,7 +11,7 @@ import {
   TOKEN_PATH,
   TOKEN_URL,
 } from './paths.js';
-import { SCRIPT_BODY } from './script-body.js';
+import { COLD_MAIN, SCRIPT_FUNCTIONS } from './script-body.js';
 import { shQuote } from './shell.js';
 
 /** The forgejo-runner invocation, one flag per line so the console log and diffs stay readable. */
@@ -24,8 +25,9 @@ function runRunnerFunction(input: ValidRunnerBootstrap): string {
     ...input.labels.map((label) => ['--label', label]),
     ...(input.handle === undefined ? [] : [['--handle', input.handle]]),
   ];
+  const asUser = input.hostUser === undefined ? '' : `${AS_HOST_USER} `;
   const lines = [
-    `timeout --signal=TERM --kill-after=${KILL_AFTER_SECONDS}s "$JOB_TIMEOUT" "$RUNNER_BIN" -c "$RUNNER_CONFIG" one-job`,
+    `timeout --signal=TERM --kill-after=${KILL_AFTER_SECONDS}s "$JOB_TIMEOUT" ${asUser}"$RUNNER_BIN" -c "$RUNNER_CONFIG" one-job`,
     ...args.map(([flag, value]) => `${flag} ${shQuote(value ?? '')}`),
     // --wait: the handle may not be assignable yet; the timeout above ends it if it never is.
     '--wait',
@@ -36,10 +38,10 @@ function runRunnerFunction(input: ValidRunnerBootstrap): string {
 /** One `NAME=value` line of a script preamble. */
 export type ShellVariable = readonly [name: string, value: string | number];
 
-/** What preparing a VM (runner install, Docker, metadata block) depends on, cold or warm. */
+/** What preparing a VM (runner install, Docker, metadata block, host user) depends on, cold or warm. */
 export type PrepareInput = Pick<
   ValidRunnerBootstrap,
-  'install' | 'labels' | 'docker' | 'blockMetadataForContainers'
+  'install' | 'labels' | 'docker' | 'blockMetadataForContainers' | 'hostUser' | 'blockMetadataForHostUser'
 >;
 
 /** The variables SCRIPT_FUNCTIONS read to prepare the VM; the warm script reuses them as they are. */
@@ -55,7 +57,14 @@ export function prepareVariables(input: PrepareInput): ShellVariable[] {
     ['BLOCK_METADATA', input.blockMetadataForContainers ? 1 : 0],
     ['METADATA_IPV4', METADATA_IPV4],
     ['METADATA_IPV6', METADATA_IPV6],
+    ['HOST_USER', input.hostUser ?? ''],
+    ['BLOCK_HOST_METADATA', input.hostUser !== undefined && input.blockMetadataForHostUser ? 1 : 0],
   ];
+}
+
+/** The prepare functions a script needs: the host user's only when it has one (size). */
+export function prepareFunctions(input: PrepareInput): string {
+  return input.hostUser === undefined ? SCRIPT_FUNCTIONS : SCRIPT_FUNCTIONS + HOST_USER_FUNCTIONS;
 }
 
 /** Renders variables as sh assignments, every value single-quoted. */
@@ -88,6 +97,7 @@ export function renderBootstrapScript(input: ValidRunnerBootstrap): string {
     variables(input),
     '\n',
     runRunnerFunction(input),
-    SCRIPT_BODY,
+    prepareFunctions(input),
+    COLD_MAIN,
   ].join('');
 }

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { BOOTSTRAP_PATH, DOWNLOAD_INSTALL_PATH, FLEET_DIR, TOKEN_PATH } from '../paths.js';
+import { PASSWD_STUB_BODIES } from './host-user-stubs.js';
 
 /** Real tools the script may use; everything else (poweroff, docker, iptables…) is a stub or absent. */
 const REAL_TOOLS = [
@@ -12,6 +13,8 @@ const REAL_TOOLS = [
   'cp',
   'cut',
   'dirname',
+  'env',
+  'grep',
   'mkdir',
   'mv',
   'rm',
@@ -22,11 +25,35 @@ const REAL_TOOLS = [
 ];
 const REAL_TIMEOUT = '/usr/bin/timeout';
 
-/** A stub records its argv in $SANDBOX/calls/<name> and exits with $STUB_<NAME>_EXIT (default 0). */
+/**
+ * A stub records its argv in $SANDBOX/calls/<name> and its name in calls/order, then exits with
+ * $STUB_<NAME>_EXIT (default 0).
+ */
 function stub(name: string, body = ''): string {
   const env = `STUB_${name.toUpperCase().replaceAll('-', '_')}_EXIT`;
-  return ['#!/bin/sh', `echo "$*" >> "$SANDBOX/calls/${name}"`, body, `exit "\${${env}:-0}"`, ''].join('\n');
+  return [
+    '#!/bin/sh',
+    `echo "$*" >> "$SANDBOX/calls/${name}"`,
+    `echo ${name} >> "$SANDBOX/calls/order"`,
+    body,
+    `exit "\${${env}:-0}"`,
+    '',
+  ].join('\n');
 }
+
+/** Records its arguments, then runs the command after `--` (as the user it names, on a VM). */
+const SETPRIV_STUB = [
+  '#!/bin/sh',
+  'echo "$*" >> "$SANDBOX/calls/setpriv"',
+  'echo setpriv >> "$SANDBOX/calls/order"',
+  'while [ "$1" != -- ]; do shift; done',
+  'shift',
+  'exec "$@"',
+  '',
+].join('\n');
+
+/** The stubs a host-user script needs besides a firewall tool. */
+export const HOST_USER_STUBS = ['getent', 'useradd', 'id', 'chown', 'setpriv'];
 
 /** The fake forgejo-runner: notes the token file's mode and content while it runs, sleeps if asked. */
 export const RUNNER_STUB = stub(
@@ -36,6 +63,7 @@ export const RUNNER_STUB = stub(
     'for a in "$@"; do [ "$prev" = --token-url ] && tok="${a#file://}"; prev="$a"; done',
     'stat -c %a "$tok" > "$SANDBOX/calls/token-mode"',
     'cat "$tok" > "$SANDBOX/calls/token-seen"',
+    'env > "$SANDBOX/calls/runner-env"',
     '[ -z "$STUB_RUNNER_SLEEP" ] || sleep "$STUB_RUNNER_SLEEP"',
   ].join('\n'),
 );
@@ -57,6 +85,8 @@ export type SandboxOptions = {
   download?: string;
   /** Leave the token file out, as if write_files had failed. */
   noToken?: boolean;
+  /** Files to create before the script runs, by path relative to the sandbox (e.g. passwd). */
+  files?: (root: string) => Record<string, string>;
 };
 
 export type SandboxRun = {
@@ -88,8 +118,13 @@ export async function runBootstrap(userData: string, options: SandboxOptions = {
     await symlink(tool, join(bin, tool.split('/').pop() ?? tool));
   }
   for (const name of ['poweroff', 'shutdown', 'systemctl', ...(options.stubs ?? [])]) {
-    const text = name === 'curl' ? CURL_STUB : stub(name, options.stubBodies?.[name]);
+    const body = [PASSWD_STUB_BODIES[name], options.stubBodies?.[name]].filter(Boolean).join('\n');
+    const text = name === 'curl' ? CURL_STUB : name === 'setpriv' ? SETPRIV_STUB : stub(name, body);
     await writeFile(join(bin, name), text, { mode: 0o755 });
+  }
+  for (const [path, content] of Object.entries(options.files?.(root) ?? {})) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
   }
   await writeFile(join(root, 'download'), options.download ?? RUNNER_STUB);
 
@@ -102,6 +137,7 @@ export async function runBootstrap(userData: string, options: SandboxOptions = {
     text
       .replaceAll(FLEET_DIR, join(root, 'run'))
       .replaceAll(DOWNLOAD_INSTALL_PATH, runnerPath)
+      .replaceAll('/etc/sudoers', join(root, 'etc', 'sudoers'))
       .replace(/^JOB_TIMEOUT='\d+'$/m, `JOB_TIMEOUT='${options.jobTimeout ?? 60}'`);
   const script = relocate(fileAt(BOOTSTRAP_PATH)?.content ?? '');
   const scriptPath = join(root, 'bootstrap.sh');

@@ -14,6 +14,9 @@
 #   FLEET_RUNNER_CONFIG       where the runner config is written
 #   FLEET_AGENT_POLL_TIMEOUT  seconds one poll may take (the server holds it about 25 s)
 #   FLEET_AGENT_BACKOFF_MAX   cap of the retry backoff in seconds (0 in tests)
+#   FLEET_HOST_USER           run the runner as this user (runner.host_user), '' for root; the
+#   FLEET_HOST_GID            bootstrap has created it, checked it and fenced it off the
+#   FLEET_HOST_HOME           metadata service, and passes its primary gid and home
 # Needs curl, and python3 to read the JSON answer: every image that runs cloud-init has it
 # (cloud-init is a Python 3 program), unlike jq, so nothing is installed at boot for it.
 # No brace expansions or backquotes in this file: it is embedded in a JavaScript template literal.
@@ -28,6 +31,9 @@ TOKEN_FILE=$FLEET_TOKEN_FILE
 RUNNER_CONFIG=$FLEET_RUNNER_CONFIG
 POLL_TIMEOUT=$FLEET_AGENT_POLL_TIMEOUT
 BACKOFF_MAX=$FLEET_AGENT_BACKOFF_MAX
+HOST_USER=$FLEET_HOST_USER
+HOST_GID=$FLEET_HOST_GID
+HOST_HOME=$FLEET_HOST_HOME
 
 RESPONSE=$WORK_DIR/agent-response
 HEADERS=$WORK_DIR/agent-headers
@@ -65,6 +71,11 @@ preflight() {
   [ -x "$RUNNER_BIN" ] || die "forgejo-runner is not executable at $RUNNER_BIN"
   is_count "$POLL_TIMEOUT" || die "FLEET_AGENT_POLL_TIMEOUT must be a number"
   is_count "$BACKOFF_MAX" || die "FLEET_AGENT_BACKOFF_MAX must be a number"
+  # Fail closed: a host user without a usable gid or home must not fall back to root.
+  if [ -n "$HOST_USER" ]; then
+    case $HOST_GID in '' | 0 | *[!0-9]*) die "FLEET_HOST_GID must be the host user's non-zero gid" ;; esac
+    case $HOST_HOME in /?*) ;; *) die "FLEET_HOST_HOME must be an absolute path" ;; esac
+  fi
 }
 
 # A plain decimal of at most six digits (the job timeout's maximum, 604800, has six).
@@ -218,13 +229,21 @@ run_job() {
   shutdown -c >/dev/null 2>&1 || true
   shutdown -P "+$(((job_timeout + DEADLINE_SLACK + 59) / 60))" >/dev/null 2>&1 ||
     log "warning: could not schedule the deadline shutdown"
-  log "job assigned to runner $name; starting forgejo-runner one-job, timeout $job_timeout s"
-  runner_exit=0
   # As the cold path: --wait because the handle may not be assignable yet, and the timeout
   # because --wait never returns when the job was cancelled or taken.
-  timeout --signal=TERM --kill-after=30s "$job_timeout" "$RUNNER_BIN" -c "$RUNNER_CONFIG" one-job \
-    --url "$instance_url" --uuid "$uuid" --token-url "file://$TOKEN_FILE" "$@" \
-    --handle "$handle" --wait || runner_exit=$?
+  set -- "$RUNNER_BIN" -c "$RUNNER_CONFIG" one-job --url "$instance_url" --uuid "$uuid" \
+    --token-url "file://$TOKEN_FILE" "$@" --handle "$handle" --wait
+  if [ -n "$HOST_USER" ]; then
+    # As the cold path (host-user.ts): the files become the job user's, and the runner drops
+    # root for good, with no_new_privs so no setuid program can raise it again.
+    chown "$HOST_USER" "$TOKEN_FILE" "$RUNNER_CONFIG"
+    cd "$HOST_HOME"
+    set -- setpriv --reuid="$HOST_USER" --regid="$HOST_GID" --init-groups --no-new-privs -- \
+      env HOME="$HOST_HOME" USER="$HOST_USER" LOGNAME="$HOST_USER" "$@"
+  fi
+  log "job assigned to runner $name; starting forgejo-runner one-job, timeout $job_timeout s"
+  runner_exit=0
+  timeout --signal=TERM --kill-after=30s "$job_timeout" "$@" || runner_exit=$?
   rm -f "$TOKEN_FILE"
   case $runner_exit in
     0) log "forgejo-runner exited 0" ;;

@@ -70,7 +70,16 @@ async function runAgent(answers: FakeAnswer[], options: AgentOptions = {}) {
       FLEET_RUNNER_CONFIG: paths.config,
       FLEET_AGENT_POLL_TIMEOUT: '10',
       FLEET_AGENT_BACKOFF_MAX: '30',
-      ...options.env,
+      FLEET_HOST_USER: '',
+      FLEET_HOST_GID: '',
+      FLEET_HOST_HOME: '',
+      // @SANDBOX@ stands for the sandbox, which does not exist before this call.
+      ...Object.fromEntries(
+        Object.entries(options.env ?? {}).map(([name, value]) => [
+          name,
+          value.replaceAll('@SANDBOX@', sandbox.root),
+        ]),
+      ),
     });
     return { ...result, sandbox, paths, polls: server.polls };
   } finally {
@@ -285,6 +294,31 @@ describe.skipIf(!canRun)('agent retries', () => {
     expect(run.code).toBe(0);
   });
 
+  it('runs the job as the host user: its token and config, setpriv with no_new_privs, its home', async () => {
+    const run = await runAgent([jobAnswer(assignment())], {
+      env: { FLEET_HOST_USER: 'ci', FLEET_HOST_GID: '1001', FLEET_HOST_HOME: '@SANDBOX@/opt' },
+    });
+
+    expect(run.code).toBe(0);
+    expect(await run.sandbox.calls('chown')).toBe(`ci ${run.paths.token} ${run.paths.config}\n`);
+    const runner = `${run.paths.runner} -c ${run.paths.config} one-job`;
+    expect(await run.sandbox.calls('setpriv')).toMatch(
+      new RegExp(
+        `^--reuid=ci --regid=1001 --init-groups --no-new-privs -- env HOME=${run.sandbox.root}/opt USER=ci LOGNAME=ci ${runner} .* --wait\n$`,
+      ),
+    );
+    expect(await run.sandbox.calls('timeout')).toMatch(
+      /^--signal=TERM --kill-after=30s 21600 setpriv --reuid=ci /,
+    );
+    const env = await run.sandbox.calls('runner-env');
+    expect(env).toMatch(/^USER=ci$/m);
+    expect(env).toMatch(/^LOGNAME=ci$/m);
+    // The files are the user's before anything runs as it.
+    const order = (await run.sandbox.order()).filter((name) => !['curl', 'shutdown'].includes(name));
+    expect(order).toEqual(['chown', 'timeout', 'setpriv', 'forgejo-runner', 'sync', 'poweroff']);
+    await expectPoweredOffClean(run);
+  });
+
   it('propagates the runner exit code and still powers off', async () => {
     const run = await runAgent([jobAnswer(assignment())], { env: { STUB_FORGEJO_RUNNER_EXIT: '7' } });
 
@@ -341,6 +375,21 @@ describe.skipIf(!canRun)('agent refusals', () => {
       'FLEET_VM_ID must be',
     ],
     ['the VM id is not base32', { env: { FLEET_VM_ID: 'wABCDEFGH0189' } }, 'FLEET_VM_ID must be'],
+    [
+      'the host user has no gid (it must not fall back to root)',
+      { env: { FLEET_HOST_USER: 'ci', FLEET_HOST_GID: '', FLEET_HOST_HOME: '/home/ci' } },
+      'FLEET_HOST_GID must be',
+    ],
+    [
+      "the host user's gid is root's",
+      { env: { FLEET_HOST_USER: 'ci', FLEET_HOST_GID: '0', FLEET_HOST_HOME: '/home/ci' } },
+      'FLEET_HOST_GID must be',
+    ],
+    [
+      'the host user has no home',
+      { env: { FLEET_HOST_USER: 'ci', FLEET_HOST_GID: '1001', FLEET_HOST_HOME: 'home' } },
+      'FLEET_HOST_HOME must be',
+    ],
     [
       'the agent URL has a query',
       { env: { FLEET_AGENT_URL: 'http://127.0.0.1:9/?a=b' } },

@@ -6,13 +6,13 @@ import { bootstrapFromConfig } from '../from-config.js';
 import { BOOTSTRAP_PATH, RUNNER_CONFIG_PATH, TOKEN_PATH, USER_DATA_MAX_BYTES } from '../paths.js';
 import { renderUserData } from '../render.js';
 import { validateWithCloudInit } from '../validate.js';
-import { shellcheck } from './__fixtures__/agent-sandbox.js';
+import { shellcheck, writeFilesOf } from './__fixtures__/agent-sandbox.js';
 import { SECRET, VM_ID, warmDockerDownload, warmHost } from './__fixtures__/inputs.js';
 import { AGENT_SCRIPT } from './agent-script.js';
 import type { WarmBootstrap } from './bootstrap.js';
 import { warmBootstrapFromConfig } from './from-config.js';
 import { AGENT_AUTH_PATH, AGENT_PATH, PLACEHOLDER_AGENT_SECRET, WARM_BOOTSTRAP_PATH } from './paths.js';
-import { renderWarmUserData, SHIPPED_AGENT_SCRIPT } from './render.js';
+import { renderWarmUserData, SHIPPED_AGENT_GZ_B64, SHIPPED_AGENT_SCRIPT } from './render.js';
 
 type WriteFile = { path: string; content: string; permissions: string; owner: string };
 type CloudConfig = { write_files: WriteFile[]; runcmd: string[][]; power_state: Record<string, unknown> };
@@ -21,8 +21,9 @@ function load(text: string): CloudConfig {
   return parse(text, { version: '1.1' }) as CloudConfig;
 }
 
+/** A file's content as cloud-init writes it (the agent is gz+b64 in the user-data). */
 function file(text: string, path: string): string {
-  return load(text).write_files.find((f) => f.path === path)?.content ?? '';
+  return writeFilesOf(text).get(path)?.content ?? '';
 }
 
 function occurrences(haystack: string, needle: string): number {
@@ -43,6 +44,8 @@ const PREPARE_VARIABLES = [
   'BLOCK_METADATA',
   'METADATA_IPV4',
   'METADATA_IPV6',
+  'HOST_USER',
+  'BLOCK_HOST_METADATA',
 ];
 
 const placeholder = { secret: PLACEHOLDER_AGENT_SECRET };
@@ -51,11 +54,24 @@ const renderings: Array<[string, WarmBootstrap]> = [
   ['docker labels, downloaded runner, Docker install', warmDockerDownload()],
   ['metadata block off', warmDockerDownload({ blockMetadataForContainers: false })],
   ['placeholder secret', warmHost(placeholder)],
+  ['host user', warmHost({ hostUser: 'ci' })],
+  [
+    'host user, metadata allowed',
+    warmHost({ hostUser: 'ci', blockMetadataForContainers: false, blockMetadataForHostUser: false }),
+  ],
 ];
 
 describe('renderWarmUserData', () => {
+  // The agent's gzip bytes come from the platform's zlib: the snapshot holds a marker for them,
+  // and every rendering below checks that they decode to the shipped agent.
   it('renders docker labels with a downloaded runner', () => {
-    expect(renderWarmUserData(warmDockerDownload(placeholder))).toMatchSnapshot();
+    const text = renderWarmUserData(warmDockerDownload(placeholder));
+    expect(text.replace(SHIPPED_AGENT_GZ_B64, '<SHIPPED_AGENT_GZ_B64>')).toMatchSnapshot();
+  });
+
+  it('renders a host user', () => {
+    const text = renderWarmUserData(warmHost({ ...placeholder, hostUser: 'ci' }));
+    expect(text.replace(SHIPPED_AGENT_GZ_B64, '<SHIPPED_AGENT_GZ_B64>')).toMatchSnapshot();
   });
 
   describe.each(renderings)('%s', (_name, input) => {
@@ -87,6 +103,7 @@ describe('renderWarmUserData', () => {
         [WARM_BOOTSTRAP_PATH, 'root:root', '0700'],
         ['/etc/motd', 'root:root', '0644'],
       ]);
+      expect(doc.write_files.find((f) => f.path === AGENT_PATH)).toMatchObject({ encoding: 'gz+b64' });
       expect(file(text, AGENT_PATH)).toBe(SHIPPED_AGENT_SCRIPT);
       expect(doc.runcmd).toEqual([[WARM_BOOTSTRAP_PATH]]);
       expect(JSON.stringify(doc.runcmd)).not.toContain(input.secret);
@@ -114,6 +131,10 @@ describe('renderWarmUserData', () => {
         ...(input.blockMetadataForContainers === undefined
           ? {}
           : { blockMetadataForContainers: input.blockMetadataForContainers }),
+        ...(input.hostUser === undefined ? {} : { hostUser: input.hostUser }),
+        ...(input.blockMetadataForHostUser === undefined
+          ? {}
+          : { blockMetadataForHostUser: input.blockMetadataForHostUser }),
       });
       const coldVariables = assignments(file(cold, BOOTSTRAP_PATH));
       const warmVariables = assignments(bootstrap);
@@ -130,7 +151,7 @@ describe('renderWarmUserData', () => {
       const needed = [...AGENT_SCRIPT.matchAll(/^[A-Z_]+=\$(FLEET_[A-Z_]+)$/gm)].map((m) => m[1]);
       const given = [...bootstrap.matchAll(/^ +(FLEET_[A-Z_]+)="\$[A-Z_]+" \\$/gm)].map((m) => m[1]);
 
-      expect(needed).toHaveLength(9);
+      expect(needed).toHaveLength(12);
       expect(given.sort()).toEqual([...needed].sort());
       expect(bootstrap).toMatch(
         /FLEET_AGENT_BACKOFF_MAX="\$BACKOFF_MAX" \\\n {4}"\$AGENT_BIN" \|\| agent_exit=\$\?/,
@@ -169,11 +190,13 @@ describe('renderWarmUserData', () => {
     expect(Buffer.byteLength(renderWarmUserData(input))).toBeLessThanOrEqual(USER_DATA_MAX_BYTES);
   });
 
-  it('throws UserDataTooLargeError when a URL makes it too big', () => {
+  it('throws UserDataTooLargeError when URLs make it too big', () => {
+    // Two URLs near their 2 KiB maximum only overflow with the host user's functions on board.
     const url = `https://mirror.example.org/${'a'.repeat(2000)}`;
-    const input = warmDockerDownload({
+    const input = warmHost({
       agentUrl: `https://fleet.example.org/${'b'.repeat(2000)}`,
       install: { mode: 'download', url, sha256: 'a'.repeat(64) },
+      hostUser: 'ci',
     });
 
     expect(() => renderWarmUserData(input)).toThrow(UserDataTooLargeError);
@@ -191,6 +214,13 @@ describe('renderWarmUserData', () => {
     ['an ftp agent URL', { agentUrl: 'ftp://fleet.example.com' }, 'agentUrl'],
     ['a bare label', { labels: ['debian'] }, 'labels.0'],
     ['a 30 s max idle', { maxIdleSeconds: 30 }, 'maxIdleSeconds'],
+    ['root as the host user', { hostUser: 'root' }, 'hostUser'],
+    ['a host user that is no POSIX name', { hostUser: 'CI user' }, 'hostUser'],
+    [
+      'a host user with docker labels',
+      { hostUser: 'ci', labels: ['linux:host', 'node:docker://node:22'] },
+      'hostUser',
+    ],
   ] as const)('refuses %s, naming the field and never the secret', (_case, overrides, path) => {
     const error = (() => {
       try {
@@ -209,7 +239,11 @@ describe('renderWarmUserData', () => {
 describe('warmBootstrapFromConfig', () => {
   const config = {
     fleet_id: 'prod-eu',
-    runner: { install: { mode: 'baked', binary_path: '/opt/forgejo-runner' }, install_docker: true },
+    runner: {
+      install: { mode: 'baked', binary_path: '/opt/forgejo-runner' },
+      install_docker: true,
+      allow_metadata: false,
+    },
   } as const;
   const route = Route.parse({
     name: 'linux',
@@ -241,10 +275,20 @@ describe('warmBootstrapFromConfig', () => {
       install: { mode: 'baked', binaryPath: '/opt/forgejo-runner' },
       docker: { install: true },
       blockMetadataForContainers: true,
+      blockMetadataForHostUser: true,
       maxIdleSeconds: 7200,
       fleetId: 'prod-eu',
     });
-    for (const key of ['labels', 'install', 'docker', 'blockMetadataForContainers', 'fleetId'] as const) {
+    const keys = [
+      'labels',
+      'install',
+      'docker',
+      'blockMetadataForContainers',
+      'hostUser',
+      'blockMetadataForHostUser',
+      'fleetId',
+    ] as const;
+    for (const key of keys) {
       expect(warm[key]).toEqual(cold[key]);
     }
     expect(() => renderWarmUserData(warm)).not.toThrow();

@@ -1,6 +1,5 @@
 import { BOOTSTRAP_SLACK_SECONDS, RUNNER_CONFIG_PATH, TOKEN_PATH } from '../paths.js';
-import { prepareVariables, shellVariables } from '../script.js';
-import { SCRIPT_FUNCTIONS } from '../script-body.js';
+import { prepareFunctions, prepareVariables, shellVariables } from '../script.js';
 import { stripShellComments } from '../shell.js';
 import type { ValidWarmBootstrap } from './bootstrap.js';
 import {
@@ -30,6 +29,9 @@ const WARM_MAIN = String.raw`main() {
   install_runner
   if [ "$NEEDS_DOCKER" = 1 ]; then ensure_docker; fi
   if [ "$BLOCK_METADATA" = 1 ]; then block_metadata; else log "warning: metadata service not blocked"; fi
+  # The agent stays root (it holds the secret and powers off); it runs the job as HOST_USER.
+  HOST_GID='' HOST_HOME=''
+  if [ -n "$HOST_USER" ]; then prepare_host_user; fi
   [ -x "$AGENT_BIN" ] || die "the agent is not executable at $AGENT_BIN"
   log "VM ready; starting the agent"
   agent_exit=0
@@ -41,6 +43,9 @@ const WARM_MAIN = String.raw`main() {
     FLEET_TOKEN_FILE="$TOKEN_FILE" \
     FLEET_RUNNER_CONFIG="$RUNNER_CONFIG" \
     FLEET_AGENT_POLL_TIMEOUT="$POLL_TIMEOUT" \
+    FLEET_HOST_USER="$HOST_USER" \
+    FLEET_HOST_GID="$HOST_GID" \
+    FLEET_HOST_HOME="$HOST_HOME" \
     FLEET_AGENT_BACKOFF_MAX="$BACKOFF_MAX" \
     "$AGENT_BIN" || agent_exit=$?
   rm -f "$AUTH_FILE"
@@ -76,7 +81,7 @@ export function renderWarmScript(input: ValidWarmBootstrap): string {
       ['BACKOFF_MAX', AGENT_BACKOFF_MAX_SECONDS],
       ['DEADLINE_MINUTES', Math.ceil((input.maxIdleSeconds + BOOTSTRAP_SLACK_SECONDS) / 60)],
     ]),
-    SCRIPT_FUNCTIONS,
+    prepareFunctions(input),
     WARM_MAIN,
   ].join('');
   return stripShellComments(script);

@@ -12,6 +12,7 @@ import {
   RUNNER_STUB,
   runScript,
   type Sandbox,
+  type SandboxOptions,
   startFakeDispatcher,
 } from './__fixtures__/agent-sandbox.js';
 import { assignment, SECRET, TOKEN, warmHost } from './__fixtures__/inputs.js';
@@ -34,9 +35,10 @@ async function bootWarmVm(
   answers: FakeAnswer[],
   input: (dispatcher: string) => WarmBootstrap,
   download: string = RUNNER_STUB,
+  options: SandboxOptions = {},
 ) {
   const server = await startFakeDispatcher(answers, download);
-  const sandbox = await makeSandbox();
+  const sandbox = await makeSandbox(options);
   sandboxes.push(sandbox);
   try {
     const bootstrap = await installWarmUserData(sandbox, renderWarmUserData(input(server.url)));
@@ -47,11 +49,12 @@ async function bootWarmVm(
   }
 }
 
-function downloading(dispatcher: string, sha256 = stubSha): WarmBootstrap {
+function downloading(dispatcher: string, sha256 = stubSha, hostUser?: string): WarmBootstrap {
   return warmHost({
     agentUrl: `${dispatcher}/`,
     install: { mode: 'download', url: `${dispatcher}/forgejo-runner`, sha256 },
     maxIdleSeconds: 1800,
+    ...(hostUser === undefined ? {} : { hostUser }),
   });
 }
 
@@ -90,6 +93,72 @@ describe.skipIf(!canRun)('warm VM, end to end', () => {
     expect(run.polls).toEqual([]);
     expect(await run.sandbox.calls('forgejo-runner')).toBe('');
     expect((await run.sandbox.order()).at(-1)).toBe('poweroff');
+  });
+
+  describe('with a host user', () => {
+    const newRules = 'case "$*" in *" -C "*) exit 1 ;; esac';
+    const firewall: SandboxOptions = {
+      stubs: ['getent', 'useradd', 'id', 'iptables', 'ip6tables'],
+      stubBodies: { iptables: newRules, ip6tables: newRules },
+    };
+
+    it('fences the user off the metadata service before the agent starts; the job runs as it', async () => {
+      const run = await bootWarmVm(
+        [jobAnswer(assignment())],
+        (url) => downloading(url, stubSha, 'ci'),
+        RUNNER_STUB,
+        firewall,
+      );
+
+      expect(run.code).toBe(0);
+      expect(await run.sandbox.calls('useradd')).toBe('--create-home --user-group --shell /bin/sh ci\n');
+      expect(await run.sandbox.calls('iptables')).toContain(
+        '-w -I OUTPUT 1 -m owner --uid-owner 1001 -d 169.254.169.254 -j REJECT',
+      );
+      expect(await run.sandbox.calls('ip6tables')).toContain(
+        '-w -I OUTPUT 1 -m owner --uid-owner 1001 -d fd00:ec2::254 -j REJECT',
+      );
+      const home = join(run.sandbox.root, 'home', 'ci');
+      expect(await run.sandbox.calls('setpriv')).toMatch(
+        new RegExp(`^--reuid=ci --regid=1001 --init-groups --no-new-privs -- env HOME=${home} USER=ci `),
+      );
+      expect(await run.sandbox.calls('token-mode')).toBe('600\n');
+      expect(await run.sandbox.calls('chown')).toMatch(/^ci \S+\/run\/runner-token \S+\/run\/runner.yaml\n$/);
+      // The rules go in before the agent's one poll (the first curl is the runner's download),
+      // long before the runner.
+      const order = (await run.sandbox.order()).filter(
+        (name) => !['timeout', 'sync', 'shutdown'].includes(name),
+      );
+      const poll = order.lastIndexOf('curl');
+      expect(order.slice(poll)).toEqual([
+        'curl',
+        'chown',
+        'setpriv',
+        'forgejo-runner',
+        'poweroff',
+        'poweroff',
+      ]);
+      expect(order.lastIndexOf('iptables')).toBeLessThan(poll);
+      expect(order.lastIndexOf('ip6tables')).toBeLessThan(poll);
+    });
+
+    it('never starts the agent when a rule cannot be installed', async () => {
+      const run = await bootWarmVm(
+        [jobAnswer(assignment())],
+        (url) => downloading(url, stubSha, 'ci'),
+        RUNNER_STUB,
+        {
+          ...firewall,
+          stubBodies: { iptables: newRules, ip6tables: 'case "$*" in *OUTPUT*) exit 1 ;; esac' },
+        },
+      );
+
+      expect(run.code).toBe(1);
+      expect(run.output).toContain('could not keep ci from the metadata service');
+      expect(run.polls).toEqual([]);
+      expect(await run.sandbox.calls('forgejo-runner')).toBe('');
+      expect((await run.sandbox.order()).at(-1)).toBe('poweroff');
+    });
   });
 
   it('powers off when the dispatcher refuses the VM', async () => {

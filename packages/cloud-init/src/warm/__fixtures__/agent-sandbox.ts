@@ -4,8 +4,10 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
+import { PASSWD_STUB_BODIES } from '../../__fixtures__/host-user-stubs.js';
 import { DOWNLOAD_INSTALL_PATH, FLEET_DIR } from '../../paths.js';
 import { AGENT_PATH, WARM_BOOTSTRAP_PATH } from '../paths.js';
 
@@ -97,7 +99,7 @@ export const CURL = which('curl');
 export const SHELLS = ['bash', 'dash'].filter((shell) => which(shell) !== undefined);
 
 /** Real tools the agent and the bootstrap use; everything that could touch the machine is a stub. */
-const REAL_TOOLS = ['chmod', 'cut', 'dirname', 'mkdir', 'mv', 'od', 'rm', 'sha256sum', 'tr'];
+const REAL_TOOLS = ['chmod', 'cut', 'dirname', 'grep', 'mkdir', 'mv', 'od', 'rm', 'sha256sum', 'tr'];
 
 /** Records its argv in calls/<name> and its name in calls/order, exits $STUB_<NAME>_EXIT. */
 function stub(name: string, body = ''): string {
@@ -124,8 +126,21 @@ export const RUNNER_STUB = stub(
   ].join('\n'),
 );
 
+/** Records its arguments, then runs the command after `--` (as the user it names, on a VM). */
+const SETPRIV_STUB = [
+  '#!/bin/sh',
+  'echo "$*" >> "$SANDBOX/calls/setpriv"',
+  'echo setpriv >> "$SANDBOX/calls/order"',
+  'while [ "$1" != -- ]; do shift; done',
+  'shift',
+  'exec "$@"',
+  '',
+].join('\n');
+
 const STUBS: Record<string, string> = {
   'forgejo-runner': RUNNER_STUB,
+  setpriv: SETPRIV_STUB,
+  chown: stub('chown'),
   // Records its arguments, then runs the command after the options and the duration.
   timeout: [
     '#!/bin/sh',
@@ -155,8 +170,19 @@ export type Sandbox = {
   remove: () => Promise<void>;
 };
 
+export type SandboxOptions = {
+  /** Tools left off PATH. */
+  without?: string[];
+  /** More stubs on PATH (iptables, getent, useradd, id…), with the passwd fakes for the last three. */
+  stubs?: string[];
+  /** Extra shell run by a stub before it exits, by stub name. */
+  stubBodies?: Record<string, string>;
+  /** Files to create first, by path relative to the sandbox (e.g. passwd). */
+  files?: (root: string) => Record<string, string>;
+};
+
 /** A temp dir with bin/ (stubs, real tools, python3), calls/, run/ (the VM's /run/forgejo-fleet). */
-export async function makeSandbox(options: { without?: string[] } = {}): Promise<Sandbox> {
+export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const root = await mkdtemp(join(tmpdir(), 'forgejo-fleet-warm-'));
   const bin = join(root, 'bin');
   const run = join(root, 'run');
@@ -168,6 +194,14 @@ export async function makeSandbox(options: { without?: string[] } = {}): Promise
   }
   for (const [name, text] of Object.entries(STUBS)) {
     if (!without.has(name)) await writeFile(join(bin, name), text, { mode: 0o755 });
+  }
+  for (const name of options.stubs ?? []) {
+    const body = [PASSWD_STUB_BODIES[name], options.stubBodies?.[name]].filter(Boolean).join('\n');
+    await writeFile(join(bin, name), stub(name, body), { mode: 0o755 });
+  }
+  for (const [path, content] of Object.entries(options.files?.(root) ?? {})) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
   }
   // stat and cat only for the runner stub (the agent uses neither).
   for (const tool of ['stat', 'cat', 'env']) {
@@ -211,14 +245,21 @@ export function runScript(
   });
 }
 
-type WriteFile = { path: string; content: string; permissions: string };
+type WriteFile = { path: string; content: string; permissions: string; owner: string; encoding?: string };
 
-/** The write_files of a rendering, by path. */
+/** The content cloud-init writes: gz+b64 entries decoded, as on the VM. */
+export function decodedContent(file: WriteFile): string {
+  if (file.encoding === undefined) return file.content;
+  if (file.encoding !== 'gz+b64') throw new Error(`unexpected encoding ${file.encoding}`);
+  return gunzipSync(Buffer.from(file.content, 'base64')).toString('utf8');
+}
+
+/** The write_files of a rendering, by path, with their content decoded (see decodedContent). */
 export function writeFilesOf(userData: string): Map<string, WriteFile> {
   const doc = parse(userData.replace(/^#cloud-config\n/, ''), { version: '1.1' }) as {
     write_files: WriteFile[];
   };
-  return new Map(doc.write_files.map((file) => [file.path, file]));
+  return new Map(doc.write_files.map((file) => [file.path, { ...file, content: decodedContent(file) }]));
 }
 
 /** Where a VM path lands in the sandbox. */
@@ -227,6 +268,7 @@ export function relocator(sandbox: Sandbox): (text: string) => string {
     text
       .replaceAll(FLEET_DIR, sandbox.run)
       .replaceAll(DOWNLOAD_INSTALL_PATH, join(sandbox.root, 'opt', 'forgejo-runner'))
+      .replaceAll('/etc/sudoers', join(sandbox.root, 'etc', 'sudoers'))
       .replaceAll(AGENT_PATH, join(sandbox.root, 'sbin', 'forgejo-fleet-agent'))
       .replaceAll(WARM_BOOTSTRAP_PATH, join(sandbox.root, 'sbin', 'forgejo-fleet-warm'));
 }
