@@ -69,7 +69,7 @@ export function deleteByHand(config: AnyProviderConfig, ids: readonly string[]):
       return `aws ec2 terminate-instances --region ${config.region}${endpoint} --instance-ids ${list}`;
     }
     case 'hetzner':
-      return `hcloud server delete ${list}   (server ids)`;
+      return `hcloud server delete ${list}`;
     case 'shell':
       return `the instances ${list} of your shell provider's cloud`;
   }
