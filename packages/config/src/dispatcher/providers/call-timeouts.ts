@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration } from '../../duration.js';
+import { Duration, formatDuration } from '../../duration.js';
 
 /** The provider verbs that get a deadline; `deleteMany` shares `delete`'s. */
 export const CALL_VERBS = ['create', 'get', 'list', 'delete'] as const;
@@ -22,17 +22,20 @@ export const CLOUD_CALL_TIMEOUTS: CallTimeouts = {
   delete: 60_000,
 };
 
-function callTimeoutFields() {
-  return {
-    create: Duration(CALL_TIMEOUT).optional(),
-    get: Duration(CALL_TIMEOUT).optional(),
-    list: Duration(CALL_TIMEOUT).optional(),
-    delete: Duration(CALL_TIMEOUT).optional(),
-  };
+function callTimeoutFields(defaults: CallTimeouts | 'timeout') {
+  const field = (verb: CallVerb) =>
+    Duration(CALL_TIMEOUT)
+      .optional()
+      .describe(
+        defaults === 'timeout'
+          ? "default: the provider's timeout"
+          : `default: ${formatDuration(defaults[verb])}`,
+      );
+  return { create: field('create'), get: field('get'), list: field('list'), delete: field('delete') };
 }
 
-/** `call_timeouts: { create: 2m, get: 30s, list: 60s, delete: 60s }`; each key optional. */
-export const CallTimeoutsInput = z.strictObject(callTimeoutFields()).prefault({});
+/** The shell provider's block: a verb left out takes the provider's `timeout`. */
+export const ShellCallTimeouts = z.strictObject(callTimeoutFields('timeout')).prefault({});
 
 /** Fills the verbs the operator left out from `defaults` (or one default for every verb). */
 export function withCallDefaults(
@@ -48,7 +51,11 @@ export function withCallDefaults(
   };
 }
 
-/** The block as the cloud providers read it: missing verbs get the cloud defaults. */
-export const CloudCallTimeouts = CallTimeoutsInput.transform((given) =>
-  withCallDefaults(given, CLOUD_CALL_TIMEOUTS),
-);
+/**
+ * `call_timeouts: { create: 2m, get: 30s, list: 60s, delete: 60s }` as the cloud providers read it:
+ * each key optional, a missing verb gets the cloud default.
+ */
+export const CloudCallTimeouts = z
+  .strictObject(callTimeoutFields(CLOUD_CALL_TIMEOUTS))
+  .prefault({})
+  .transform((given) => withCallDefaults(given, CLOUD_CALL_TIMEOUTS));

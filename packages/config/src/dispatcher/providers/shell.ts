@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Duration } from '../../duration.js';
 import { SecretRef } from '../../secret.js';
-import { CallTimeoutsInput, withCallDefaults } from './call-timeouts.js';
+import { ShellCallTimeouts, withCallDefaults } from './call-timeouts.js';
 
 const ENV_NAME = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name');
 
@@ -58,7 +58,7 @@ export const ShellProvider = z
     create_concurrency: z.number().int().min(1).max(100).default(5),
     cooldown: Duration({ min: 0 }).prefault('1m'),
     hourly_prices: z.record(z.string().min(1), z.number().nonnegative()).optional(),
-    call_timeouts: CallTimeoutsInput,
+    call_timeouts: ShellCallTimeouts,
   })
   .transform(({ secret_env, ...p }, ctx) => ({
     ...p,
