@@ -13,6 +13,7 @@ import { createAgentApp } from './http/agent-app.js';
 import { createApp } from './http/app.js';
 import { createOpsApp } from './http/ops.js';
 import { createLogger } from './logger.js';
+import { warnAllowMetadata } from './metadata-warning.js';
 import { createDispatcherMetrics } from './metrics.js';
 import { startReconcileLoop } from './reconcile-loop.js';
 import { randomDispatchId } from './service/names.js';
@@ -134,6 +135,7 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
       'agent.allow_insecure_http: warm VMs fetch their runner tokens over plain http',
     );
   }
+  warnAllowMetadata(config, log);
   const agentServer =
     config.agent === undefined
       ? undefined

@@ -82,6 +82,8 @@ function checkRoutes(parsed: Parsed, providerNames: string[], issues: ConfigIssu
       }
     }
 
+    checkMetadataAccess(parsed, i, issues);
+
     const warm = route.warm;
     if (warm !== undefined) {
       if (parsed.agent === undefined && (warm.min_idle > 0 || warm.schedule.length > 0)) {
@@ -111,6 +113,54 @@ function checkRoutes(parsed: Parsed, providerNames: string[], issues: ConfigIssu
     issues.push({
       path: ['routes', second, 'labels'],
       message: `ambiguous with routes[${first}] ("${parsed.routes[first]?.name}"): a job with runs-on [${shared.join(', ')}] matches both with the same number of labels; make the label sets differ in size or add a route for exactly [${shared.join(', ')}]`,
+    });
+  }
+}
+
+/** `docker`, `host` or `lxc` of a runner label the schema has accepted (`name:scheme[:arg]`). */
+function labelScheme(label: string): string {
+  return label.split(':')[1] ?? '';
+}
+
+/** What a provider's VMs carry that the metadata service hands to any process able to ask. */
+function vmCredentials(provider: Parsed['providers'][string]): string | undefined {
+  if (provider.kind !== 'ec2') return undefined;
+  if (provider.instance_profile !== undefined) return `ec2 instance_profile "${provider.instance_profile}"`;
+  const template = provider.launch_template;
+  if (template === undefined) return undefined;
+  return `ec2 launch_template "${template.id ?? template.name}", which may carry an instance profile`;
+}
+
+/**
+ * A job must not get the VM's cloud credentials unless the operator says so: a route whose
+ * providers' VMs carry some needs every job in a container (the metadata block), or host-mode
+ * jobs under runner.host_user, or runner.allow_metadata. host_user on a route that also starts
+ * containers is refused anywhere: the runner would need the root-equivalent docker group.
+ */
+function checkMetadataAccess(parsed: Parsed, i: number, issues: ConfigIssue[]): void {
+  const route = parsed.routes[i];
+  if (route === undefined) return;
+  const hostUser = route.runner?.host_user ?? parsed.runner.host_user;
+  const allowMetadata = route.runner?.allow_metadata ?? parsed.runner.allow_metadata;
+  const host = route.runner_labels.filter((label) => labelScheme(label) === 'host');
+  const other = route.runner_labels.filter((label) => labelScheme(label) !== 'host');
+  if (hostUser !== undefined && host.length > 0 && other.length > 0) {
+    issues.push({
+      path: ['routes', i, 'runner_labels'],
+      message: `runner.host_user "${hostUser}" runs host-mode jobs unprivileged, but this route also has ${other.join(', ')}: to start containers the runner would need root or the docker group, which is root-equivalent; split it into a route of host labels and one of docker:// labels`,
+    });
+    return;
+  }
+  const uncontained = route.runner_labels.filter((label) => labelScheme(label) !== 'docker');
+  const unprivileged = hostUser !== undefined && other.length === 0;
+  if (allowMetadata || uncontained.length === 0 || unprivileged) return;
+  for (const name of route.providers) {
+    const provider = parsed.providers[name];
+    const credentials = provider === undefined ? undefined : vmCredentials(provider);
+    if (credentials === undefined) continue;
+    issues.push({
+      path: ['routes', i, 'runner_labels'],
+      message: `${uncontained.join(', ')}: jobs outside docker containers, as root, on VMs of provider "${name}" (${credentials}) could take its credentials from the metadata service; use only docker:// runner labels (containers are kept from it), or set runner.host_user (host-mode jobs run unprivileged and are kept from it), or set runner.allow_metadata: true to hand the credentials to every job`,
     });
   }
 }

@@ -492,3 +492,144 @@ describe('a bad dispatcher config', () => {
     expect(lines.join('\n')).not.toContain('super-secret-value');
   });
 });
+
+describe('cloud credentials and the metadata service', () => {
+  const ec2 = {
+    kind: 'ec2',
+    region: 'eu-central-1',
+    image_id: 'ami-0123456789abcdef0',
+    instance_types: ['c7a.large'],
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: fixtures reach into arbitrary YAML shapes
+  function withAws(aws: Record<string, unknown>, change: (c: Record<string, any>) => void = () => {}) {
+    return edit((c) => {
+      c.providers.aws = { ...ec2, ...aws };
+      c.routes.push({ name: 'ci', labels: ['ci'], providers: ['aws'] });
+      change(c);
+    });
+  }
+  const profile = { instance_profile: 'ci-role' };
+  const ways =
+    'use only docker:// runner labels (containers are kept from it), or set runner.host_user (host-mode jobs run unprivileged and are kept from it), or set runner.allow_metadata: true to hand the credentials to every job';
+
+  it.each([
+    [
+      'host labels on VMs with an instance profile',
+      withAws(profile),
+      `config.yaml: routes[2].runner_labels: ci:host: jobs outside docker containers, as root, on VMs of provider "aws" (ec2 instance_profile "ci-role") could take its credentials from the metadata service; ${ways}`,
+    ],
+    [
+      'host labels on VMs from a launch template',
+      withAws({ image_id: undefined, launch_template: { name: 'runner' } }),
+      `config.yaml: routes[2].runner_labels: ci:host: jobs outside docker containers, as root, on VMs of provider "aws" (ec2 launch_template "runner", which may carry an instance profile) could take its credentials from the metadata service; ${ways}`,
+    ],
+    [
+      'one host label beside a docker one',
+      withAws(profile, (c) => {
+        c.routes[2].labels = ['ci', 'node'];
+        c.routes[2].runner_labels = ['ci:host', 'node:docker://node:22'];
+      }),
+      `config.yaml: routes[2].runner_labels: ci:host: jobs outside docker containers, as root, on VMs of provider "aws" (ec2 instance_profile "ci-role") could take its credentials from the metadata service; ${ways}`,
+    ],
+    [
+      'an lxc label (not the container mode whose metadata access is blocked)',
+      withAws(profile, (c) => {
+        c.routes[2].runner_labels = ['ci:lxc://debian:bookworm'];
+      }),
+      'config.yaml: routes[2].runner_labels: ci:lxc://debian:bookworm: jobs outside docker containers, as root, on VMs of provider "aws"',
+    ],
+    [
+      'the second provider of the chain carrying a profile',
+      withAws(profile, (c) => {
+        c.routes[2].providers = ['local', 'aws'];
+      }),
+      'config.yaml: routes[2].runner_labels: ci:host: jobs outside docker containers, as root, on VMs of provider "aws"',
+    ],
+    [
+      'a route turning the top-level allow_metadata off',
+      withAws(profile, (c) => {
+        c.runner = { allow_metadata: true };
+        c.routes[2].runner = { allow_metadata: false };
+      }),
+      'config.yaml: routes[2].runner_labels: ci:host: jobs outside docker containers, as root, on VMs of provider "aws"',
+    ],
+    [
+      'host_user on a route that also has docker labels (even without credentials)',
+      edit((c) => {
+        c.routes[0].labels = ['linux', 'node'];
+        c.routes[0].runner_labels = ['linux:host', 'node:docker://node:22'];
+        c.routes[0].runner = { host_user: 'ci' };
+      }),
+      'config.yaml: routes[0].runner_labels: runner.host_user "ci" runs host-mode jobs unprivileged, but this route also has node:docker://node:22: to start containers the runner would need root or the docker group, which is root-equivalent; split it into a route of host labels and one of docker:// labels',
+    ],
+    [
+      'root as host_user',
+      edit((c) => {
+        c.runner = { host_user: 'root' };
+      }),
+      'config.yaml: runner.host_user: must not be root: host_user exists to run host-mode jobs without root',
+    ],
+    [
+      'a host_user that is no POSIX user name',
+      edit((c) => {
+        c.routes[0].runner = { host_user: 'CI Runner' };
+      }),
+      'config.yaml: routes[0].runner.host_user: expected a POSIX user name',
+    ],
+    [
+      'allow_metadata that is not a boolean',
+      edit((c) => {
+        c.runner = { allow_metadata: 'yes' };
+      }),
+      'config.yaml: runner.allow_metadata: ',
+    ],
+  ])('refuses %s', (_case, doc, expected) => {
+    expect(errorsOf(doc).join('\n')).toContain(expected);
+  });
+
+  it.each([
+    [
+      'docker labels only',
+      withAws(profile, (c) => {
+        c.routes[2].runner_labels = ['ci:docker://node:22'];
+      }),
+    ],
+    [
+      'host_user on the route',
+      withAws(profile, (c) => {
+        c.routes[2].runner = { host_user: 'ci' };
+      }),
+    ],
+    [
+      'host_user at the top (docker routes keep their root runner)',
+      withAws(profile, (c) => {
+        c.runner = { host_user: 'ci' };
+        c.routes.push({
+          name: 'node',
+          labels: ['node'],
+          runner_labels: ['node:docker://node:22'],
+          providers: ['aws'],
+        });
+      }),
+    ],
+    [
+      'allow_metadata on the route',
+      withAws(profile, (c) => {
+        c.routes[2].runner = { allow_metadata: true };
+      }),
+    ],
+    ['allow_metadata at the top', withAws(profile, (c) => (c.runner = { allow_metadata: true }))],
+    ['an ec2 provider without a profile or template', withAws({})],
+    ['hetzner and shell providers (their VMs carry no cloud credentials)', base()],
+  ])('accepts %s', (_case, doc) => {
+    expect(() => load(doc)).not.toThrow();
+  });
+
+  it('keeps the route override to what it sets and defaults the top level', () => {
+    const config = load(withAws(profile, (c) => (c.routes[2].runner = { host_user: 'ci' })));
+
+    expect(config.runner).toMatchObject({ allow_metadata: false });
+    expect(config.runner).not.toHaveProperty('host_user');
+    expect(config.routes[2]?.runner).toEqual({ host_user: 'ci' });
+  });
+});
