@@ -6,7 +6,6 @@
 import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTOSCALER_TOKEN, dispatcherHarness } from '../__fixtures__/harness.js';
 import { warmWorld } from '../__fixtures__/warm-world.js';
@@ -58,7 +57,7 @@ function openConnection(port: number) {
   return { socket, next, closed };
 }
 
-async function listening(app: Hono<never> | Hono) {
+async function listening(app: { fetch: (request: Request) => Response | Promise<Response> }) {
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   return { server, port: (server.address() as AddressInfo).port };
