@@ -58,7 +58,10 @@ export function prepareVariables(input: PrepareInput): ShellVariable[] {
     ['METADATA_IPV4', METADATA_IPV4],
     ['METADATA_IPV6', METADATA_IPV6],
     ['HOST_USER', input.hostUser ?? ''],
-    ['BLOCK_HOST_METADATA', input.hostUser !== undefined && input.blockMetadataForHostUser ? 1 : 0],
+    // Read by the host-user functions only, so only where they are (shellcheck: no unused variable).
+    ...(input.hostUser === undefined
+      ? []
+      : [['BLOCK_HOST_METADATA', input.blockMetadataForHostUser ? 1 : 0] as const]),
   ];
 }
 

@@ -19,6 +19,7 @@ describe('validateWithCloudInit', () => {
     ['download + host labels', downloadHost({ runner: placeholder })],
     ['twenty labels', { ...twentyLabels(), runner: placeholder }],
     ['metadata block off', bakedDocker({ runner: placeholder, blockMetadataForContainers: false })],
+    ['host user', downloadHost({ runner: placeholder, hostUser: 'ci' })],
   ])('cloud-init schema accepts %s', async (_name, input) => {
     const result = await validateWithCloudInit(renderUserData(input));
 

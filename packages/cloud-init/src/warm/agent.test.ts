@@ -294,6 +294,16 @@ describe.skipIf(!canRun)('agent retries', () => {
     expect(run.code).toBe(0);
   });
 
+  it('propagates the runner exit code and still powers off', async () => {
+    const run = await runAgent([jobAnswer(assignment())], { env: { STUB_FORGEJO_RUNNER_EXIT: '7' } });
+
+    expect(run.code).toBe(7);
+    expect(run.output).toContain('forgejo-runner exited 7');
+    await expectPoweredOffClean(run);
+  });
+});
+
+describe.skipIf(!canRun)('agent with a host user', () => {
   it('runs the job as the host user: its token and config, setpriv with no_new_privs, its home', async () => {
     const run = await runAgent([jobAnswer(assignment())], {
       env: { FLEET_HOST_USER: 'ci', FLEET_HOST_GID: '1001', FLEET_HOST_HOME: '@SANDBOX@/opt' },
@@ -316,14 +326,6 @@ describe.skipIf(!canRun)('agent retries', () => {
     // The files are the user's before anything runs as it.
     const order = (await run.sandbox.order()).filter((name) => !['curl', 'shutdown'].includes(name));
     expect(order).toEqual(['chown', 'timeout', 'setpriv', 'forgejo-runner', 'sync', 'poweroff']);
-    await expectPoweredOffClean(run);
-  });
-
-  it('propagates the runner exit code and still powers off', async () => {
-    const run = await runAgent([jobAnswer(assignment())], { env: { STUB_FORGEJO_RUNNER_EXIT: '7' } });
-
-    expect(run.code).toBe(7);
-    expect(run.output).toContain('forgejo-runner exited 7');
     await expectPoweredOffClean(run);
   });
 });
