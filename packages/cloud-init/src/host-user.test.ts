@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -50,6 +51,7 @@ describe('bootstrap with a host user', () => {
     expect(await run.calls('chown')).toBe(`ci ${run.tokenPath} ${join(run.root, 'run', 'runner.yaml')}\n`);
     expect(await run.calls('token-mode')).toBe('600\n');
     expect(await run.calls('token-seen')).toBe(TOKEN);
+    expect((await stat(join(run.root, 'run'))).mode & 0o777).toBe(0o711);
     // The runner's command line runs under the user, with no way back to root.
     const home = join(run.root, 'home', 'ci');
     expect(await run.calls('setpriv')).toMatch(

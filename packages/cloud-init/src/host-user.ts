@@ -36,6 +36,8 @@ prepare_host_user() {
     mkdir -p -m 0700 "$HOST_HOME"
     chown "$HOST_UID:$HOST_GID" "$HOST_HOME"
   fi
+  # The runner reads its token and config in here: it may pass through, not list (0600 files).
+  chmod 0711 "$(dirname "$TOKEN_FILE")"
   if [ "$BLOCK_HOST_METADATA" = 1 ]; then block_host_user; else log "warning: metadata service reachable for $HOST_USER"; fi
 }
 
