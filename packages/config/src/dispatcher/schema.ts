@@ -242,6 +242,8 @@ export const Store = z.strictObject({
 export const Reconcile = z.strictObject({
   interval: Duration({ min: 1_000, max: 3_600_000 }).prefault('15s'),
   orphan_grace: Duration({ min: 0, max: 86_400_000 }).prefault('10m'),
+  /** At most one pass per gap: POST /v1/reconcile calls inside it join the next allowed pass. */
+  min_gap: Duration({ min: 0, max: 3_600_000 }).prefault('2s'),
 });
 
 export const GlobalLimits = z.strictObject({
@@ -257,10 +259,9 @@ export const DispatcherConfigShape = z.strictObject({
   forgejo: Forgejo,
   runner: RunnerDefaults.prefault({}),
   reconcile: Reconcile.prefault({}),
-  /** At most one pass per gap: POST /v1/reconcile calls inside it join the next allowed pass. */
-  min_gap: Duration({ min: 0, max: 3_600_000 }).prefault('2s'),
   limits: GlobalLimits.prefault({}),
   agent: Agent.optional(),
+  ops: Ops.optional(),
   providers: z
     .record(Name, ProviderConfig)
     .refine((p) => Object.keys(p).length > 0, 'expected at least one provider'),
@@ -272,4 +273,3 @@ export const DispatcherConfigShape = z.strictObject({
   ),
   clients: z.array(Client).min(1, 'expected at least one client'),
 });
-  ops: Ops.optional(),
