@@ -10,7 +10,7 @@ usage: DISPATCHER_URL=URL DISPATCHER_TOKEN_FILE=FILE scripts/runtime-http-smoke.
 
 Checks a running dispatcher over HTTP and exits 0 when every check passes:
   GET /healthz          200, {"status":"ok"}
-  GET /readyz           200 (store open, Forgejo reachable); on 503 prints the failing checks
+  GET /readyz           200 (store writable, Forgejo reachable); on 503 prints the failing checks
   GET /openapi.json     200, an OpenAPI 3 document with /v1/dispatch
   GET /v1/routes        401 without a token and with a wrong one; 200 with at least one route
   GET /v1/dispatches    200 with the token
@@ -25,7 +25,10 @@ Environment:
   DISPATCHER_URL           required, e.g. http://127.0.0.1:8080 (no trailing slash needed)
   DISPATCHER_TOKEN_FILE    file holding a bearer token of one of the dispatcher's clients
   DISPATCHER_TOKEN         the token itself, when no file is given (prefer the file)
-  METRICS_URL              default $DISPATCHER_URL/metrics
+  OPS_URL                  where /healthz, /readyz and /metrics are served: the dispatcher's `ops.listen`
+                           when it has one (default $DISPATCHER_URL)
+  OPS_TOKEN_FILE           file holding the dispatcher's `ops` token, when it has one
+  METRICS_URL              default $OPS_URL/metrics
   SMOKE_METRICS            require (default) | skip
   AUTOSCALER_URL           optional: the autoscaler's ops listener (`metrics.listen`), e.g. http://127.0.0.1:9101
   SMOKE_DISPATCH           0 (default) | 1
@@ -86,6 +89,16 @@ else
   usage_error "set DISPATCHER_TOKEN_FILE (or DISPATCHER_TOKEN)"
 fi
 
+ops_base="${OPS_URL:-$base}"
+ops_base="${ops_base%/}"
+[[ "$ops_base" =~ ^https?:// ]] || usage_error "OPS_URL must start with http:// or https:// (got '$ops_base')"
+ops_token=""
+if [[ -n "${OPS_TOKEN_FILE:-}" ]]; then
+  [[ -r "$OPS_TOKEN_FILE" ]] || usage_error "OPS_TOKEN_FILE $OPS_TOKEN_FILE is not readable"
+  ops_token="$(tr -d '[:space:]' <"$OPS_TOKEN_FILE")"
+  [[ -n "$ops_token" ]] || usage_error "OPS_TOKEN_FILE $OPS_TOKEN_FILE is empty"
+fi
+
 metrics_mode="${SMOKE_METRICS:-require}"
 [[ "$metrics_mode" == require || "$metrics_mode" == skip ]] ||
   usage_error "SMOKE_METRICS must be require or skip (got '$metrics_mode')"
@@ -111,6 +124,12 @@ auth_header="$work/auth-header"
   umask 077
   printf 'Authorization: Bearer %s\n' "$token" >"$auth_header"
 )
+ops_header="$work/ops-header"
+(
+  umask 077
+  if [[ -n "$ops_token" ]]; then printf 'Authorization: Bearer %s\n' "$ops_token" >"$ops_header"; else : >"$ops_header"; fi
+)
+unset ops_token
 bad_header="$work/bad-header"
 printf 'Authorization: Bearer %s\n' "not-a-valid-token-$$" >"$bad_header"
 unset token
@@ -130,12 +149,13 @@ cleanup() {
 trap cleanup EXIT
 
 # request METHOD PATH AUTH [BODY]: sets $status and writes the body to $work/body.
-# AUTH is `token`, `none` or `bad`.
+# AUTH is `token`, `ops` (the ops token, when there is one), `none` or `bad`.
 request() {
   local method="$1" url="$2" auth="$3" body="${4:-}"
   local args=(-sS -o "$work/body" -w '%{http_code}' --max-time "$http_timeout" -X "$method")
   case "$auth" in
     token) args+=(-H "@$auth_header") ;;
+    ops) [[ -s "$ops_header" ]] && args+=(-H "@$ops_header") ;;
     bad) args+=(-H "@$bad_header") ;;
     none) ;;
   esac
@@ -161,12 +181,12 @@ expect_json() {
   jq -e "$filter" "$work/body" >/dev/null 2>&1 || fail "$what: expected $description, got: $(body_excerpt)"
 }
 
-request GET "$base/healthz" none
+request GET "$ops_base/healthz" none
 expect_status 'GET /healthz' 200
 expect_json 'GET /healthz' '.status == "ok"' '{"status":"ok"}'
 ok 'GET /healthz'
 
-request GET "$base/readyz" none
+request GET "$ops_base/readyz" ops
 if [[ "$status" == 503 ]]; then
   fail "GET /readyz: not ready: $(jq -c '.checks // .' "$work/body" 2>/dev/null || body_excerpt)"
 fi
@@ -205,9 +225,9 @@ check_metrics() {
 }
 
 if [[ "$metrics_mode" == require ]]; then
-  metrics_url="${METRICS_URL:-$base/metrics}"
-  # The token goes only to the dispatcher itself, never to another host.
-  if [[ "$metrics_url" == "$base/"* ]]; then check_metrics "$metrics_url" token; else check_metrics "$metrics_url" none; fi
+  metrics_url="${METRICS_URL:-$ops_base/metrics}"
+  # The ops token goes only to the dispatcher's own ops address, never to another host.
+  if [[ "$metrics_url" == "$ops_base/"* ]]; then check_metrics "$metrics_url" ops; else check_metrics "$metrics_url" none; fi
 else
   echo "skip GET /metrics (SMOKE_METRICS=skip)"
 fi

@@ -26,6 +26,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { TOKEN_PATH } from '@forgejo-fleet/cloud-init';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -222,7 +223,7 @@ const WriteFile = z.object({
 const CloudConfig = z.object({ write_files: z.array(WriteFile).optional() });
 
 /**
- * The runner token (from the 0600 write_files entry) and the one-job argv of `run_runner()`, with
+ * The runner token (the write_files entry at the bootstrap's token path) and the one-job argv of `run_runner()`, with
  * `--token-url` mapped to `tokenFile`. Undefined when the user-data starts no runner.
  */
 function planBoot(userData: string, tokenFile: string): { plan: BootPlan; token?: string } | undefined {
@@ -230,9 +231,7 @@ function planBoot(userData: string, tokenFile: string): { plan: BootPlan; token?
   const config = CloudConfig.safeParse(parseYaml(userData, { version: '1.1' }));
   if (!config.success) return undefined;
   const files = config.data.write_files ?? [];
-  const token = files
-    .find((f) => String(f.permissions) === '0600' && f.content !== undefined)
-    ?.content?.trim();
+  const token = files.find((f) => f.path === TOKEN_PATH && f.content !== undefined)?.content?.trim();
   const script = files.find((f) => f.content?.includes('run_runner()'))?.content;
   if (script === undefined) return undefined;
   const body = /run_runner\(\)\s*\{\n([\s\S]*?)\n\}/.exec(script)?.[1];

@@ -138,6 +138,54 @@ clients:
       expect(existsSync(instances) ? readdirSync(instances) : []).toEqual([]);
     });
 
+    it('checks /healthz, /readyz and /metrics on the ops listener with the ops token (OPS_URL, OPS_TOKEN_FILE)', async () => {
+      const opsTokenFile = join(work, 'ops-token');
+      writeFileSync(opsTokenFile, 'ops-token-0123456789abcdef\n', { mode: 0o600 });
+      const opsConfig = parseDispatcherConfig(
+        `
+fleet_id: http-smoke-ops
+listen: { host: 127.0.0.1, port: 0 }
+ops: { listen: { host: 127.0.0.1, port: 0 }, token_file: ${opsTokenFile} }
+store: { path: ${join(work, 'ops.db')}, decision_log: ${join(work, 'ops-decisions.jsonl')} }
+forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: FORGEJO_TOKEN }
+providers:
+  local: { kind: shell, command: [${join(root, 'scripts/providers/local.sh')}], timeout: 30s }
+routes:
+  - { name: small, labels: [linux, small], providers: [local] }
+scopes:
+  org:acme: {}
+clients:
+  - { name: smoke, token_file: ${tokenFile}, scopes: ['*'] }
+`,
+        {
+          file: 'http-smoke-ops.yaml',
+          env: { FORGEJO_TOKEN: forgejo.addToken({ user: 'ops', scopes: ['write:organization'] }) },
+        },
+      );
+      const withOps = await startDispatcher({ config: opsConfig, log: createLogger('silent') });
+      try {
+        const env = {
+          DISPATCHER_URL: withOps.url,
+          DISPATCHER_TOKEN_FILE: tokenFile,
+          OPS_URL: withOps.opsUrl ?? '',
+        };
+        const passed = await runScript('scripts/runtime-http-smoke.sh', {
+          ...env,
+          OPS_TOKEN_FILE: opsTokenFile,
+        });
+        const refused = await runScript('scripts/runtime-http-smoke.sh', env);
+
+        expect(passed.stderr).toBe('');
+        expect(passed.code).toBe(0);
+        expect(passed.stdout).toContain(`ok   GET ${withOps.opsUrl}/metrics`);
+        expect(passed.stdout).not.toContain('ops-token-0123456789abcdef');
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toMatch(/FAIL GET \/readyz: expected HTTP 200, got 401/);
+      } finally {
+        await withOps.close();
+      }
+    });
+
     it.each([
       [
         'a wrong token',
