@@ -247,7 +247,7 @@ export function createDispatchService(options: ServiceOptions) {
     ): Promise<{ record: DispatchRecord | undefined; text: string }> {
       const found = (await store.get(idOrHandle)) ?? (await store.getByHandle(idOrHandle));
       const record = found && canSee(caller, found.scope) ? found : undefined;
-      return explainDispatch(deps, { health, usage, foreign }, idOrHandle, record);
+      return explainDispatch(deps, { health, usage, foreign }, idOrHandle, record, caller);
     },
 
     /** The decision log, only the caller's scopes (fleet-wide decisions only for `*`). */
@@ -256,7 +256,6 @@ export function createDispatchService(options: ServiceOptions) {
       return store.listDecisions(scopes === undefined ? query : { ...query, scopes });
     },
 
-    /** Store open and Forgejo reachable (one cheap call per distinct token). */
     /**
      * The store takes a write (a probe, so a full disk is "not ready") and Forgejo answers.
      * Checks are fixed words: upstream error text is logged, never answered (readiness is often

@@ -1,6 +1,6 @@
 import type { MachineChoice } from '@forgejo-fleet/providers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dispatcherHarness } from '../__fixtures__/harness.js';
+import { ACME_CI_TOKEN, dispatcherHarness } from '../__fixtures__/harness.js';
 
 const JOB = { id: 7, attempt: 1, repo_id: 1, owner_id: 3, name: 'build' };
 const CHOICES: MachineChoice[] = [
@@ -73,6 +73,28 @@ describe('GET /v1/dispatches/{id}/why', () => {
     h.forgejo.cancelJob(job.handle);
     const gone = await (await h.request('GET', `/v1/dispatches/${id}/why`)).text();
     expect(gone).toMatch(/next: the dispatch failed .*; not revived: its job is no longer in the queue/);
+  });
+
+  it('shows a scoped client its caps but not how many VMs the other scopes run', async () => {
+    h = await dispatcherHarness();
+    const job = h.forgejo.enqueueJob({ repo: 'acme/web', name: 'build', runsOn: ['linux'] });
+    const res = await h.request('POST', '/v1/dispatch', {
+      scope: 'org:acme',
+      labels: ['linux', 'small'],
+      job: { ...JOB, handle: job.handle },
+    });
+    const { id } = (await res.json()) as { id: string };
+    await h.service.drain();
+
+    const everyScope = await (await h.request('GET', `/v1/dispatches/${id}/why`)).text();
+    const ownScope = await (
+      await h.request('GET', `/v1/dispatches/${id}/why`, undefined, ACME_CI_TOKEN)
+    ).text();
+
+    expect(everyScope).toContain('route small: 1 of 100 live VMs');
+    expect(ownScope).toContain('route small: at most 100 live VMs (use shown to "*" clients)');
+    expect(ownScope).toContain('global: at most 1000 live VMs');
+    expect(ownScope).not.toMatch(/\d+ of \d+ live VMs/);
   });
 
   it('answers 404 that says what to check when no dispatch exists for a handle', async () => {

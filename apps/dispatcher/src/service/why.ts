@@ -5,6 +5,7 @@ import type { ForeignSightings } from './foreign-sightings.js';
 import type { ProviderHealth } from './provider-health.js';
 import { enteredAt, firstEnteredAt } from './reconcile/context.js';
 import { retryBackoff } from './reconcile/pickup-timeout.js';
+import { type Caller, INTERNAL } from './visibility.js';
 import { explainRevive } from './why-revive.js';
 
 /**
@@ -17,7 +18,11 @@ export async function explainDispatch(
   guards: { health: ProviderHealth; usage: UsageMeter; foreign?: ForeignSightings },
   asked: string,
   record: DispatchRecord | undefined,
+  caller: Caller = INTERNAL,
 ): Promise<{ record: DispatchRecord | undefined; text: string }> {
+  // Fleet-wide figures (every scope's live VMs, other stores' VMs) are for `*` clients only: a
+  // tenant learns its own scope's numbers and the caps, not how busy the other teams are.
+  const fleetWide = caller.scopes === '*';
   if (record === undefined) {
     return {
       record,
@@ -56,11 +61,11 @@ export async function explainDispatch(
 
   lines.push('limits:');
   const live = await deps.store.countLive();
-  lines.push(`  global: ${live.total} of ${deps.config.limits.max_vms} live VMs`);
+  const of = (count: number | undefined, cap: number) =>
+    fleetWide ? `${count ?? 0} of ${cap} live VMs` : `at most ${cap} live VMs (use shown to "*" clients)`;
+  lines.push(`  global: ${of(live.total, deps.config.limits.max_vms)}`);
   if (route) {
-    lines.push(
-      `  route ${route.name}: ${live.byRoute.get(route.name) ?? 0} of ${route.limits.max_vms} live VMs`,
-    );
+    lines.push(`  route ${route.name}: ${of(live.byRoute.get(route.name), route.limits.max_vms)}`);
     if (route.limits.max_vms_per_scope !== undefined) {
       const inScope = live.byRouteScope.get(`${route.name}\u0000${record.scope}`) ?? 0;
       lines.push(
@@ -103,7 +108,7 @@ export async function explainDispatch(
       lines.push(`  ${name} circuit open until ${at(entry.until)}: ${entry.reason}`);
   }
 
-  const foreign = guards.foreign?.summary();
+  const foreign = fleetWide ? guards.foreign?.summary() : undefined;
   if (foreign !== undefined && foreign.vms + foreign.registrations > 0) {
     lines.push(
       `foreign: ${foreign.vms} VMs and ${foreign.registrations} runner registrations carry fleet id ${deps.config.fleet_id} but another store's id (${foreign.storeIds.join(', ')}): a second dispatcher shares this fleet_id; they are left alone (docs/troubleshooting.md)`,
