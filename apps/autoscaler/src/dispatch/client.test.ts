@@ -135,6 +135,7 @@ describe('dispatcher client', () => {
     const routes = client([json(200, { routes: [{ name: 'small', labels: ['linux'], extra: 1 }] })]);
     expect(await routes.dispatcher.routes()).toEqual([{ name: 'small', labels: ['linux'] }]);
     expect(await client([error(404, 'not_found')]).dispatcher.reconcile('run done')).toBe('unsupported');
+    expect(await client([error(403, 'forbidden')]).dispatcher.reconcile('run done')).toBe('forbidden');
     const accepted = client([json(202, {})]);
     expect(await accepted.dispatcher.reconcile('run done')).toBe('accepted');
     expect(accepted.seen[0]?.body).toEqual({ reason: 'run done' });

@@ -30,7 +30,8 @@ export type DispatchOutcome =
   /** No acceptance after every retry (dispatcher down, 5xx, 429): the next poll tries again. */
   | { readonly kind: 'failed'; readonly message: string };
 
-export type ReconcileOutcome = 'accepted' | 'unsupported' | 'failed';
+/** `forbidden`: the dispatcher takes reconcile requests only from `*` clients (403). */
+export type ReconcileOutcome = 'accepted' | 'unsupported' | 'forbidden' | 'failed';
 
 const DispatchView = z.object({ id: z.string().min(1), route: z.string().optional() });
 const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
@@ -168,11 +169,15 @@ export function createDispatcherClient(opts: DispatcherClientOptions) {
       return parsed.success ? parsed.data.routes : { error: 'unexpected body from GET /v1/routes' };
     },
 
-    /** Asks the dispatcher to reconcile soon; `unsupported` when it has no such endpoint (404). */
+    /**
+     * Asks the dispatcher to reconcile soon; `unsupported` when it has no such endpoint (404),
+     * `forbidden` when this client's scopes are not `*` (403).
+     */
     async reconcile(reason: string, signal?: AbortSignal): Promise<ReconcileOutcome> {
       const answer = await withRetries('reconcile', 'POST', '/v1/reconcile', { reason }, signal);
       if ('failed' in answer) return 'failed';
       if (answer.status === 404) return 'unsupported';
+      if (answer.status === 403) return 'forbidden';
       return answer.status >= 200 && answer.status < 300 ? 'accepted' : 'failed';
     },
   };
