@@ -62,13 +62,21 @@ clients:
    */
   function start(
     wrap: Wrappers = {},
-    other?: { store: string; newId: () => string; observer?: ServiceObserver },
+    other?: {
+      store: string;
+      newId: () => string;
+      observer?: ServiceObserver;
+      /** Store ids this dispatcher adopts (`store.adopt_store_ids`). */
+      adopt?: readonly string[];
+    },
   ) {
     const raw = openSqliteStore(other ? join(dir, other.store) : path);
     const store = wrap.store ? wrap.store(raw) : raw;
     const clients = forgejoClients(config);
     const service = createDispatchService({
-      config,
+      config: other?.adopt
+        ? { ...config, store: { ...config.store, adopt_store_ids: [...other.adopt] } }
+        : config,
       store,
       clock: time.clock,
       newId: other?.newId ?? newId,

@@ -24,8 +24,14 @@ export function parseRunnerDescription(
 /**
  * The other store that owns a VM or registration, or undefined when it is ours. Without a store
  * mark (made before store ids existed) it counts as ours, as it always did: upgrading must not
- * strand the VMs of the previous version (docs/upgrading.md).
+ * strand the VMs of the previous version (docs/upgrading.md). A lost store's id the operator lists
+ * in `store.adopt_store_ids` counts as ours too, so its leftovers are swept like any orphan.
  */
-export function foreignStore(ourStoreId: string, markedStoreId: string | undefined): string | undefined {
-  return markedStoreId === undefined || markedStoreId === ourStoreId ? undefined : markedStoreId;
+export function foreignStore(
+  ourStoreId: string,
+  markedStoreId: string | undefined,
+  adopted: readonly string[] = [],
+): string | undefined {
+  if (markedStoreId === undefined || markedStoreId === ourStoreId) return undefined;
+  return adopted.includes(markedStoreId) ? undefined : markedStoreId;
 }

@@ -237,6 +237,16 @@ export const Store = z.strictObject({
     .default(104_857_600),
   /** Rotated decision log files kept (decisions.jsonl.1 … .N); older ones are deleted. */
   decision_log_keep: z.number().int().min(1).max(1_000).default(5),
+  /**
+   * Store ids (from a lost store, named in the foreign-VM warnings) whose VMs and runner
+   * registrations this dispatcher takes as its own: swept as orphans after `orphan_grace`.
+   */
+  adopt_store_ids: z
+    .array(
+      z.string().regex(/^s[0-9a-f]{16}$/, 'expected a store id: "s" and 16 hex digits, as in the warnings'),
+    )
+    .max(100)
+    .default([]),
 });
 
 export const Reconcile = z.strictObject({

@@ -36,6 +36,13 @@ describe('store retention and decision log rotation', () => {
     ).toMatchObject({ retention: 7_200_000, decision_log_max_bytes: 2_097_152, decision_log_keep: 2 });
   });
 
+  it('adopt the store ids the operator lists', () => {
+    expect(config("{ adopt_store_ids: ['s0123456789abcdef'] }").store.adopt_store_ids).toEqual([
+      's0123456789abcdef',
+    ]);
+    expect(config('{}').store.adopt_store_ids).toEqual([]);
+  });
+
   it.each([
     ['retention under an hour', '{ retention: 30m }', 'store.retention: duration 30m is out of range'],
     [
@@ -44,6 +51,11 @@ describe('store retention and decision log rotation', () => {
       'store.decision_log_max_bytes: expected at least',
     ],
     ['keeping no files', '{ decision_log_keep: 0 }', 'store.decision_log_keep:'],
+    [
+      'an adopted store id that is not one',
+      "{ adopt_store_ids: ['old'] }",
+      'store.adopt_store_ids[0]: expected a store id',
+    ],
   ])('refuse %s, naming the field', (_name, store, message) => {
     expect(() => config(store)).toThrow(ConfigError);
     expect(() => config(store)).toThrow(message);

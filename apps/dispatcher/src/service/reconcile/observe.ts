@@ -26,7 +26,9 @@ export async function observe(
       deps.observer.providerCall(provider.name, 'list', 'ok', deps.clock.now() - started);
       // Another store's VMs (a second dispatcher sharing our fleet id) never reach the steps, so
       // no step can adopt, finish or delete one; the foreign step reports them.
-      const [ours, theirs] = partition(list, (i) => foreignStore(deps.store.storeId, i.tags[STORE_TAG]));
+      const [ours, theirs] = partition(list, (i) =>
+        foreignStore(deps.store.storeId, i.tags[STORE_TAG], deps.config.store.adopt_store_ids),
+      );
       instances.set(provider, new Map(ours.map((instance) => [instance.id, instance])));
       foreign.set(provider, theirs);
     } catch (error) {

@@ -34,7 +34,7 @@ export const sweepRegistrations: Step = async (deps, ctx, world, signal) => {
     for (const runner of runners) {
       const mark = ourMark(deps, runner);
       if (mark === undefined) continue;
-      const other = foreignStore(deps.store.storeId, mark.storeId);
+      const other = foreignStore(deps.store.storeId, mark.storeId, deps.config.store.adopt_store_ids);
       if (other !== undefined) {
         // Another store's registration (a second dispatcher sharing our fleet id): never ours to delete.
         foreign.push({ where: scope.key, id: String(runner.id), storeId: other });

@@ -69,6 +69,24 @@ describe('two stores with the same fleet_id over one provider', () => {
     );
   });
 
+  it('sweeps the VMs and registrations of a lost store it adopts (store.adopt_store_ids) after orphan_grace', async () => {
+    const lost = w.start({}, { store: 'lost.db', newId: otherIds() });
+    await lost.service.dispatch(MANUAL, CALLER);
+    await lost.service.drain();
+    const fresh = w.start({}, { store: 'fresh.db', newId: sequentialIds(), adopt: [lost.store.storeId] });
+    expect(w.vms().map((vm) => vm.tags[STORE_TAG])).toEqual([lost.store.storeId]);
+
+    await fresh.service.reconcile();
+    expect(w.vms()).toHaveLength(1); // seen once: the grace starts
+    for (let pass = 0; pass < 2; pass++) {
+      w.advance(w.config.reconcile.orphan_grace + RECONCILE.registrationSweepMs);
+      await fresh.service.reconcile();
+    }
+
+    expect(w.vms()).toEqual([]);
+    expect(w.registrations()).toEqual([]);
+  });
+
   it('still sweeps its own leftovers, and an untagged VM from before store ids counts as its own', async () => {
     const a = w.start({}, { store: 'dispatcher.db', newId: sequentialIds() });
     const b = w.start({}, { store: 'other.db', newId: otherIds() });
