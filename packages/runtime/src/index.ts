@@ -1,0 +1,16 @@
+export { abortError, isAbortError, throwIfAborted } from './abort.js';
+export { type Clock, sleepUnlessAborted, systemClock } from './clock.js';
+export { createLimiter, type Limiter } from './limiter.js';
+export { createLogger, type LoggerOptions, SECRET_PATHS } from './logger.js';
+export { every, type Loop, type LoopOptions } from './loop.js';
+export {
+  backoffMs,
+  isRetryableStatus,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
+  type RetryOptions,
+  type RetryPolicy,
+  retryDelayMs,
+  retryPolicy,
+} from './retry.js';
+export { type FieldError, fieldErrors, formatZodPath } from './zod-path.js';
