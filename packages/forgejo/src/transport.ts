@@ -1,17 +1,17 @@
-import { setTimeout as sleepTimer } from 'node:timers/promises';
+import {
+  backoffMs,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryOptions,
+  retryDelayMs,
+  retryPolicy,
+  systemClock,
+} from '@forgejo-fleet/runtime';
 import { type Dispatcher, request } from 'undici';
 import type { z } from 'zod';
 import { describeErrorBody } from './error-body.js';
 import { ForgejoApiError, ForgejoNetworkError, ForgejoResponseError } from './errors.js';
-import {
-  backoffMs,
-  isConnectError,
-  isRetryableStatus,
-  isUnprocessedStatus,
-  parseRetryAfter,
-  type RetryOptions,
-  retryConfig,
-} from './retry-policy.js';
+import { DEFAULT_RETRY, isConnectError, isUnprocessedStatus } from './retry-policy.js';
 import { describeIssues } from './validation.js';
 
 export type RequestEvent = {
@@ -77,8 +77,8 @@ export function createTransport(opts: TransportOptions): Transport {
   checkToken(opts.token);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be > 0');
-  const retry = retryConfig(opts.retry);
-  const sleep = opts.sleep ?? defaultSleep;
+  const retry = retryPolicy(opts.retry, DEFAULT_RETRY);
+  const sleep = opts.sleep ?? systemClock.sleep;
   const random = opts.random ?? Math.random;
   const headers: Record<string, string> = {
     authorization: `token ${opts.token}`,
@@ -164,8 +164,8 @@ export function createTransport(opts: TransportOptions): Transport {
       });
       const canRetry = retryable && (idempotent || isUnprocessedStatus(raw.status));
       if (!canRetry || attempt >= retry.attempts) throw error;
-      const retryAfter = parseRetryAfter(header('retry-after'), Date.now()) ?? 0;
-      await sleep(Math.max(retryAfter, backoffMs(attempt, retry, random)), spec.signal);
+      const retryAfter = parseRetryAfter(header('retry-after'), Date.now());
+      await sleep(retryDelayMs(attempt, retry, random, retryAfter), spec.signal);
     }
   }
 
@@ -249,8 +249,4 @@ function sanitize(err: unknown, token: string, redact: (text: string) => string)
 
 function elapsed(started: number): number {
   return Math.round(performance.now() - started);
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return sleepTimer(ms, undefined, signal ? { signal } : {});
 }
