@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { RefusalCode, ServiceError } from '../service/errors.js';
 
 export type ErrorCode =
   | 'bad_request'
@@ -53,4 +54,23 @@ export class ApiError extends Error {
       },
     };
   }
+}
+
+/** The service's refusal codes in the API's words (only `invalid` is named differently on the wire). */
+const SERVICE_CODE: Record<RefusalCode, ErrorCode> = {
+  invalid: 'bad_request',
+  forbidden: 'forbidden',
+  not_found: 'not_found',
+  conflict: 'conflict',
+  no_route: 'no_route',
+  limit_reached: 'limit_reached',
+  unavailable: 'unavailable',
+};
+
+/** A service refusal as the API answers it: same message, details and Retry-After. */
+export function fromServiceError(error: ServiceError): ApiError {
+  return new ApiError(SERVICE_CODE[error.code], error.message, {
+    ...(error.details === undefined ? {} : { details: error.details }),
+    ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+  });
 }

@@ -1,8 +1,9 @@
 import type { ErrorHandler, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
+import { ServiceError } from '../service/errors.js';
 import type { AppEnv } from './env.js';
-import { ApiError } from './errors.js';
+import { ApiError, fromServiceError } from './errors.js';
 
 /** A request id (also the `X-Request-Id` header) and a child logger carrying it. */
 export function requestContext(deps: {
@@ -38,6 +39,7 @@ export function notFound(): never {
 
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof ServiceError) return fromServiceError(error);
   if (error instanceof HTTPException) {
     return new ApiError(error.status === 413 ? 'payload_too_large' : 'bad_request', error.message);
   }

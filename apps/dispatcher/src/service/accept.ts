@@ -1,11 +1,11 @@
 import { selectRoute } from '@forgejo-fleet/config';
 import { formatScope, parseScope, ScopeSyntaxError } from '@forgejo-fleet/forgejo';
 import type { DispatchRecord } from '@forgejo-fleet/store';
-import { ApiError } from '../http/errors.js';
-import type { DispatchRequest } from '../http/schemas.js';
 import type { UsageMeter } from './budgets.js';
 import type { ServiceDeps } from './deps.js';
+import { Conflict, Forbidden, Invalid, LimitReached, NoRoute, ServiceError, Unavailable } from './errors.js';
 import type { ProviderHealth } from './provider-health.js';
+import type { DispatchRequest } from './request.js';
 import { type Caller, canSee } from './visibility.js';
 
 export type { Caller } from './visibility.js';
@@ -22,12 +22,12 @@ export async function acceptDispatch(
 ): Promise<{ record: DispatchRecord; created: boolean }> {
   const scopeKey = configuredScope(deps, request.scope);
   if (!canSee(caller, scopeKey)) {
-    throw new ApiError('forbidden', `client "${caller.name}" may not dispatch for scope ${scopeKey}`);
+    throw new Forbidden(`client "${caller.name}" may not dispatch for scope ${scopeKey}`);
   }
   const route = selectRoute(deps.config.routes, request.labels);
   if (route === undefined) {
-    throw new ApiError('no_route', `no route takes labels [${request.labels.join(', ')}]`, {
-      details: { routes: deps.config.routes.map((r) => ({ name: r.name, labels: r.labels })) },
+    throw new NoRoute(`no route takes labels [${request.labels.join(', ')}]`, {
+      routes: deps.config.routes.map((r) => ({ name: r.name, labels: r.labels })),
     });
   }
 
@@ -45,7 +45,7 @@ export async function acceptDispatch(
     await guards.usage.check(deps, route.name, scopeKey);
     checkProvidersAvailable(deps, guards.health, route.providers, scopeKey, now);
   } catch (error) {
-    if (error instanceof ApiError) {
+    if (error instanceof ServiceError) {
       deps.observer.refused(route.name, error.code);
       await deps.decisions.record({
         kind: 'refusal',
@@ -79,14 +79,12 @@ function configuredScope(deps: ServiceDeps, text: string): string {
     canonical = formatScope(parseScope(text));
   } catch (error) {
     if (!(error instanceof ScopeSyntaxError)) throw error;
-    throw new ApiError('bad_request', error.message, {
-      details: [{ path: 'scope', message: error.message }],
-    });
+    throw new Invalid(error.message, [{ path: 'scope', message: error.message }]);
   }
   const entry = deps.config.scopes.find((s) => s.key.toLowerCase() === canonical.toLowerCase());
   if (!entry) {
     const message = `scope ${canonical} is not configured on this dispatcher`;
-    throw new ApiError('bad_request', message, { details: [{ path: 'scope', message }] });
+    throw new Invalid(message, [{ path: 'scope', message }]);
   }
   return entry.key;
 }
@@ -101,13 +99,12 @@ function sameRequestOrConflict(
   caller: Caller,
 ): DispatchRecord {
   if (!canSee(caller, existing.scope)) {
-    throw new ApiError('conflict', `handle ${existing.handle} is already dispatched`);
+    throw new Conflict(`handle ${existing.handle} is already dispatched`);
   }
   if (existing.scope !== scope || existing.route !== route) {
-    throw new ApiError(
-      'conflict',
+    throw new Conflict(
       `handle ${existing.handle} was dispatched as ${existing.id} for ${existing.scope} on route ${existing.route}`,
-      { details: { dispatch_id: existing.id } },
+      { dispatch_id: existing.id },
     );
   }
   return existing;
@@ -122,14 +119,14 @@ export async function checkLimits(
   const live = await deps.store.countLive();
   const global = deps.config.limits.max_vms;
   if (live.total >= global) {
-    throw new ApiError('limit_reached', `the dispatcher is at its limit of ${global} live VMs`, {
+    throw new LimitReached(`the dispatcher is at its limit of ${global} live VMs`, {
       retryAfter: 30,
       details: { limit: 'limits.max_vms', live: live.total },
     });
   }
   const onRoute = live.byRoute.get(route) ?? 0;
   if (onRoute >= limits.max_vms) {
-    throw new ApiError('limit_reached', `route ${route} is at its limit of ${limits.max_vms} live VMs`, {
+    throw new LimitReached(`route ${route} is at its limit of ${limits.max_vms} live VMs`, {
       retryAfter: 30,
       details: { limit: 'routes.limits.max_vms', route, live: onRoute },
     });
@@ -137,14 +134,10 @@ export async function checkLimits(
   const perScope = limits.max_vms_per_scope;
   const inScope = live.byRouteScope.get(`${route}\u0000${scope}`) ?? 0;
   if (perScope !== undefined && inScope >= perScope) {
-    throw new ApiError(
-      'limit_reached',
-      `scope ${scope} is at its limit of ${perScope} live VMs on route ${route}`,
-      {
-        retryAfter: 30,
-        details: { limit: 'routes.limits.max_vms_per_scope', route, scope, live: inScope },
-      },
-    );
+    throw new LimitReached(`scope ${scope} is at its limit of ${perScope} live VMs on route ${route}`, {
+      retryAfter: 30,
+      details: { limit: 'routes.limits.max_vms_per_scope', route, scope, live: inScope },
+    });
   }
 }
 
@@ -161,12 +154,8 @@ function checkProvidersAvailable(
   }));
   const blocked = health.allBlocked(providers, now);
   if (blocked) {
-    throw new ApiError(
-      'unavailable',
-      `every provider choice of the route is failing: ${blocked.reasons.join('; ')}`,
-      {
-        retryAfter: Math.max(1, Math.ceil((blocked.until - now) / 1000)),
-      },
-    );
+    throw new Unavailable(`every provider choice of the route is failing: ${blocked.reasons.join('; ')}`, {
+      retryAfter: Math.max(1, Math.ceil((blocked.until - now) / 1000)),
+    });
   }
 }

@@ -1,6 +1,6 @@
 import type { UsageRow } from '@forgejo-fleet/store';
-import { ApiError } from '../http/errors.js';
 import type { ServiceDeps } from './deps.js';
+import { LimitReached } from './errors.js';
 
 const DAY_MS = 86_400_000;
 /** Usage is summed from the store at most this often; budgets are daily, seconds do not matter. */
@@ -75,8 +75,7 @@ export class UsageMeter {
     const now = deps.clock.now();
     const resetsAt = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
     const used = spent.unit === 'minutes' ? `${Math.floor(spent.used)} VM-minutes` : spent.used.toFixed(2);
-    throw new ApiError(
-      'limit_reached',
+    throw new LimitReached(
       `budget ${spent.cap} is spent (${used} of ${spent.limit} today); it resets at ${new Date(resetsAt).toISOString()}`,
       {
         retryAfter: Math.max(1, Math.ceil((resetsAt - now) / 1000)),

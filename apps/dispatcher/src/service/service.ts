@@ -1,12 +1,10 @@
 import { parseScope } from '@forgejo-fleet/forgejo';
 import { type DispatchRecord, LIVE_STATES, type ListQuery, routeScopeKey } from '@forgejo-fleet/store';
-import { ApiError } from '../http/errors.js';
-import type { DispatchRequest } from '../http/schemas.js';
 import { acceptDispatch } from './accept.js';
 import { UsageMeter } from './budgets.js';
 import { createDecisionLog } from './decision-log.js';
 import type { ServiceDeps } from './deps.js';
-import { errorSummary } from './errors.js';
+import { Conflict, errorSummary, NotFound, Unavailable } from './errors.js';
 import { ForeignSightings } from './foreign-sightings.js';
 import { observedStore } from './observed-store.js';
 import { NO_OBSERVER, type ServiceObserver } from './observer.js';
@@ -16,6 +14,7 @@ import { type ProvisionContext, provision } from './provision.js';
 import { readinessWord } from './readiness.js';
 import { type ReconcileContext, reconcileOnce } from './reconcile/index.js';
 import { releaseResources } from './release.js';
+import type { DispatchRequest } from './request.js';
 import { Semaphore } from './semaphore.js';
 import { type Caller, canSee, INTERNAL, visibleScopes } from './visibility.js';
 import { type PollAnswer, WarmPool, type WarmUserData } from './warm/pool.js';
@@ -136,7 +135,7 @@ export function createDispatchService(options: ServiceOptions) {
 
     /** Writes the intent and starts provisioning in the background; returns once the intent is stored. */
     async dispatch(request: DispatchRequest, caller: Caller) {
-      if (!accepting) throw new ApiError('unavailable', 'the dispatcher is shutting down', { retryAfter: 5 });
+      if (!accepting) throw new Unavailable('the dispatcher is shutting down', { retryAfter: 5 });
       const result = await serialized(() => acceptDispatch(deps, { health, usage }, request, caller));
       if (result.created) startProvision(result.record);
       return result;
@@ -148,7 +147,7 @@ export function createDispatchService(options: ServiceOptions) {
      */
     async get(id: string, caller: Caller = INTERNAL): Promise<DispatchRecord> {
       const record = await store.get(id);
-      if (!record || !canSee(caller, record.scope)) throw new ApiError('not_found', `no dispatch ${id}`);
+      if (!record || !canSee(caller, record.scope)) throw new NotFound(`no dispatch ${id}`);
       return record;
     },
 
@@ -166,7 +165,7 @@ export function createDispatchService(options: ServiceOptions) {
       const cancelled = await store.transition(id, LIVE_STATES, 'cancelled', deps.clock.now(), { reason });
       if (!cancelled) {
         const now = await this.get(id);
-        throw new ApiError('conflict', `dispatch ${id} already ended as ${now.state}`);
+        throw new Conflict(`dispatch ${id} already ended as ${now.state}`);
       }
       await deps.decisions.record({
         kind: 'cancel',

@@ -1,7 +1,7 @@
 import type { DispatchRecord } from '@forgejo-fleet/store';
-import { ApiError } from '../../http/errors.js';
 import { checkLimits } from '../accept.js';
 import type { ServiceDeps } from '../deps.js';
+import { LimitReached } from '../errors.js';
 import { RECONCILE, type ReconcileContext, type Step } from './context.js';
 import { NO_VM } from './pickup-timeout.js';
 
@@ -57,7 +57,7 @@ async function withinLimits(
     await ctx.usage?.check(deps, route.name, record.scope);
     return true;
   } catch (error) {
-    if (error instanceof ApiError) return false;
+    if (error instanceof LimitReached) return false;
     throw error;
   }
 }
