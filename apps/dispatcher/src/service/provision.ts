@@ -3,26 +3,19 @@ import type { Route } from '@forgejo-fleet/config';
 import { parseScope } from '@forgejo-fleet/forgejo';
 import type { DispatchRecord, WarmVm } from '@forgejo-fleet/store';
 import type { UsageMeter } from './budgets.js';
-import { createVm } from './create-vm.js';
+import { createColdVm } from './cold-vm.js';
+import type { CreateContext } from './create-vm.js';
 import type { ServiceDeps } from './deps.js';
 import { errorSummary } from './errors.js';
-import { instanceName, instanceTags, vmName } from './names.js';
+import { instanceName, vmName } from './names.js';
 import { runnerDescription } from './ownership.js';
-import type { ProviderCounts } from './provider-counts.js';
-import type { ProviderHealth } from './provider-health.js';
 import { releaseResources } from './release.js';
-import type { Semaphore } from './semaphore.js';
 import type { WarmPool } from './warm/pool.js';
 
-export interface ProvisionContext {
-  readonly health: ProviderHealth;
+export interface ProvisionContext extends CreateContext {
   readonly usage: UsageMeter;
-  /** VMs per provider, for `max_instances`. */
-  readonly counts: ProviderCounts;
   /** The warm pools (absent when no route has one). */
   readonly warm?: WarmPool;
-  /** One per provider: its `create_concurrency`. */
-  readonly createSlots: (provider: string) => Semaphore;
 }
 
 /**
@@ -107,20 +100,11 @@ export async function provision(
       dispatchId: record.id,
     }),
   );
-  const tags = instanceTags({
-    fleetId: config.fleet_id,
-    storeId: store.storeId,
-    dispatchId: record.id,
-    handle: record.handle,
-    route: route.name,
-    scope: record.scope,
-  });
-  await createVm(deps, context, {
+  await createColdVm(deps, context, {
     record: provisioning,
     route,
     name: vmName(name, provisioning.retries),
     userData,
-    tags,
     log,
   });
 }

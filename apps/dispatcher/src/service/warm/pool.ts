@@ -1,11 +1,11 @@
 import type { Route } from '@forgejo-fleet/config';
 import type { Instance } from '@forgejo-fleet/providers';
 import type { DispatchRecord, WarmVm } from '@forgejo-fleet/store';
-import { isUp } from '../create-vm.js';
+import type { UsageMeter } from '../budgets.js';
+import { type CreateContext, type CreateRequest, createdDecision, createVm } from '../create-vm.js';
 import type { ServiceDeps } from '../deps.js';
-import { errorClass, errorSummary } from '../errors.js';
+import { errorSummary } from '../errors.js';
 import { STORE_TAG } from '../ownership.js';
-import type { ProvisionContext } from '../provision.js';
 import { type Assignment, Mailbox } from './mailbox.js';
 import { hasWarmPool, targetIdle } from './pool-size.js';
 import { hashSecret, newAgentSecret, newWarmId, secretMatches } from './secrets.js';
@@ -28,6 +28,11 @@ const NO_SECRET_HASH = '0'.repeat(64);
 /** A pool VM counts against limits until a dispatch claims it (then the dispatch counts). */
 const UNCLAIMED: readonly WarmVm['state'][] = ['creating', 'booting', 'idle'];
 
+/** What the pool shares with cold creates, plus today's budgets (a refill respects them). */
+export interface PoolContext extends CreateContext {
+  readonly usage: UsageMeter;
+}
+
 /**
  * The warm pools of every route: creates VMs ahead of demand, answers their agents' polls, gives
  * an idle VM to a dispatch at most once (the store's atomic claim), and hands the agent its job.
@@ -39,7 +44,7 @@ export class WarmPool {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly context: ProvisionContext,
+    private readonly context: PoolContext,
     private readonly userData: WarmUserData,
     private readonly timer: (fn: () => void, ms: number) => () => void,
   ) {}
@@ -195,7 +200,6 @@ export class WarmPool {
     const agentUrl = deps.config.agent?.public_url;
     if (agentUrl === undefined) return;
     const providerName = route.warm?.provider ?? route.providers[0] ?? '';
-    const provider = deps.providerFor(providerName, '');
     const secret = newAgentSecret();
     const vm = await deps.store.insertWarm({
       id,
@@ -204,104 +208,40 @@ export class WarmPool {
       secret_hash: hashSecret(secret),
       at: deps.clock.now(),
     });
-    const userData = this.userData({ route, vmId: id, secret, agentUrl });
-    const tags = {
-      'forgejo-fleet': deps.config.fleet_id,
-      [STORE_TAG]: deps.store.storeId,
-      'forgejo-fleet-warm': id,
-      'forgejo-fleet-route': route.name,
+    const owner = { 'forgejo-fleet': deps.config.fleet_id, 'forgejo-fleet-warm': id };
+    const request: CreateRequest = {
+      // The pool record names one provider, so a pool VM is made by that provider's choices only.
+      providers: [providerName],
+      scope: '',
+      about: { route: route.name },
+      name: `${deps.config.fleet_id}-${id}`.slice(0, 63),
+      userData: this.userData({ route, vmId: id, secret, agentUrl }),
+      tags: { ...owner, [STORE_TAG]: deps.store.storeId, 'forgejo-fleet-route': route.name },
+      idempotencyKey: () => `${deps.config.fleet_id}-${id}`,
+      lookupTags: owner,
+      log: deps.log.child({ warmId: id, route: route.name }),
     };
-    const cooldownMs = deps.config.providers[providerName]?.cooldown ?? 60_000;
-    const failures: string[] = [];
-    const cap = deps.config.providers[providerName]?.max_instances;
-    if (cap !== undefined && (await context.counts.count(providerName)) >= cap) {
-      await deps.store.updateWarm(id, ['creating'], 'retired', deps.clock.now(), {
-        reason: `provider ${providerName} is at max_instances (${cap})`,
-      });
+    const outcome = await createVm(deps, context, request);
+    if (outcome.kind !== 'created') {
+      // A VM a lost answer made carries this retired pool id: the orphan sweep deletes it.
+      await deps.store.updateWarm(id, ['creating'], 'retired', deps.clock.now(), { reason: outcome.reason });
+      request.log.warn({ reason: outcome.reason }, 'warm vm not created');
       return;
     }
-    for (const choice of provider.choices) {
-      const now = deps.clock.now();
-      if (
-        context.health.circuitOpen(providerName, now) ||
-        context.health.choiceBlocked(providerName, choice.key, now)
-      ) {
-        failures.push(`${choice.key}: cooling down`);
-        continue;
-      }
-      const spec = {
-        name: `${deps.config.fleet_id}-${id}`.slice(0, 63),
-        idempotencyKey: `${deps.config.fleet_id}-${id}`,
-        userData,
-        tags,
-        choice,
-      };
-      try {
-        const instance = await context
-          .createSlots(providerName)
-          .run(() => context.counts.creating(providerName, () => provider.create(spec)));
-        context.health.succeeded(providerName, choice.key);
-        const booting = await deps.store.updateWarm(id, ['creating'], 'booting', deps.clock.now(), {
-          instance_id: instance.id,
-          machine: choice.key,
-          hourly_price: choice.hourlyPrice ?? null,
-        });
-        await deps.decisions.record({
-          kind: 'create',
-          reason: `warm vm ${id} (${instance.id}) created for route ${route.name}'s pool`,
-          route: route.name,
-          provider: providerName,
-          choice: choice.key,
-          cost: choice.hourlyPrice ?? null,
-        });
-        if (!booting)
-          await this.retire({ ...vm, instance_id: instance.id }, 'retired while it was created', instance);
-        return;
-      } catch (error) {
-        const cls = errorClass(error);
-        failures.push(`${choice.key}: ${cls}: ${errorSummary(error)}`);
-        // A rate limit is the limiter's to wait out, not a sign of a failing provider.
-        if (cls !== 'rate-limited') {
-          context.health.failed(
-            providerName,
-            choice.key,
-            cls,
-            deps.clock.now(),
-            cooldownMs,
-            errorSummary(error),
-          );
-        }
-        if (cls === 'transient') {
-          // A lost answer (a deadline, a reset): the VM may exist. Look before the next choice;
-          // when the lookup fails too, stop here, as a cold create does: another choice could
-          // make a second VM. A VM that was made carries this retired pool id and goes with the
-          // orphan sweep.
-          const listed = await provider.list(tags).then(
-            (instances) => instances,
-            (lookup: unknown) => lookup,
-          );
-          if (!Array.isArray(listed)) {
-            await deps.store.updateWarm(id, ['creating'], 'retired', deps.clock.now(), {
-              reason: `create answer lost and the lookup failed (${errorSummary(listed)})`,
-            });
-            deps.log.warn({ warmId: id, route: route.name, failures }, 'warm vm create unresolved');
-            return;
-          }
-          const found = (listed as Instance[]).find(isUp);
-          if (found) {
-            await deps.store.updateWarm(id, ['creating'], 'booting', deps.clock.now(), {
-              instance_id: found.id,
-              machine: choice.key,
-              hourly_price: choice.hourlyPrice ?? null,
-            });
-            return;
-          }
-        }
-      }
-    }
-    await deps.store.updateWarm(id, ['creating'], 'retired', deps.clock.now(), {
-      reason: `no choice could make it: ${failures.join('; ') || 'none available'}`,
+    const { instance, choice } = outcome;
+    const booting = await deps.store.updateWarm(id, ['creating'], 'booting', deps.clock.now(), {
+      instance_id: instance.id,
+      machine: choice.key,
+      hourly_price: choice.hourlyPrice ?? null,
     });
-    deps.log.warn({ warmId: id, route: route.name, failures }, 'warm vm not created');
+    await deps.decisions.record(
+      createdDecision(
+        request,
+        outcome,
+        `warm vm ${id} (${instance.id}) created for route ${route.name}'s pool`,
+      ),
+    );
+    if (!booting)
+      await this.retire({ ...vm, instance_id: instance.id }, 'retired while it was created', instance);
   }
 }
