@@ -1,13 +1,14 @@
+import { formatZodPath } from '@forgejo-fleet/runtime';
 import type { z } from 'zod';
 
-/** The bootstrap input is invalid; `issues` name each field (`labels.2`, `runner.uuid`). */
+/** The bootstrap input is invalid; `issues` name each field (`labels[2]`, `runner.uuid`). */
 export class InvalidRunnerBootstrapError extends Error {
   override readonly name = 'InvalidRunnerBootstrapError';
   readonly issues: ReadonlyArray<{ path: string; message: string }>;
 
   constructor(error: z.ZodError) {
     const issues = error.issues.map((issue) => ({
-      path: issue.path.map(String).join('.') || '(root)',
+      path: formatZodPath(issue.path) || '(root)',
       message: issue.message,
     }));
     super(`invalid runner bootstrap: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);

@@ -191,7 +191,7 @@ describe('renderUserData', () => {
     expect((error as InvalidRunnerBootstrapError).issues.map((i) => i.path)).toEqual([
       'runner.token',
       'handle',
-      'labels.0',
+      'labels[0]',
     ]);
     expect((error as Error).message).not.toContain(TOKEN);
   });

@@ -1,3 +1,4 @@
+import { formatZodPath } from '@forgejo-fleet/runtime';
 import type { z } from 'zod';
 
 export type ConfigPath = readonly (string | number)[];
@@ -25,22 +26,12 @@ export class ConfigError extends Error {
 }
 
 export function formatIssue(file: string, issue: ConfigIssue): string {
-  const path = formatPath(issue.path);
+  const path = formatZodPath(issue.path);
   return path === '' ? `${file}: ${issue.message}` : `${file}: ${path}: ${issue.message}`;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-
-/** `routes[1].providers[0]`, `scopes["org:acme"].token_file`. */
-export function formatPath(path: ConfigPath): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else if (IDENTIFIER.test(part)) out += out === '' ? part : `.${part}`;
-    else out += `[${JSON.stringify(part)}]`;
-  }
-  return out;
-}
+/** `routes[1].providers[0]`, `scopes["org:acme"].token_file`: the kit's one formatter, named for config. */
+export { formatZodPath as formatPath } from '@forgejo-fleet/runtime';
 
 /** Turns zod's issues into config issues with messages an operator can act on. */
 export function fromZodIssues(

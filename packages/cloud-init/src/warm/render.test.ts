@@ -212,7 +212,7 @@ describe('renderWarmUserData', () => {
     ['user info in the agent URL', { agentUrl: 'https://vm:pw@fleet.example.com' }, 'agentUrl'],
     ['a query on the agent URL', { agentUrl: 'https://fleet.example.com/?x=1' }, 'agentUrl'],
     ['an ftp agent URL', { agentUrl: 'ftp://fleet.example.com' }, 'agentUrl'],
-    ['a bare label', { labels: ['debian'] }, 'labels.0'],
+    ['a bare label', { labels: ['debian'] }, 'labels[0]'],
     ['a 30 s max idle', { maxIdleSeconds: 30 }, 'maxIdleSeconds'],
     ['root as the host user', { hostUser: 'root' }, 'hostUser'],
     ['a host user that is no POSIX name', { hostUser: 'CI user' }, 'hostUser'],
