@@ -1,3 +1,11 @@
+import {
+  DispatchRequest,
+  ListDecisionsQuery,
+  ListDispatchesQuery,
+  openApiDocument,
+  ReconcileRequest,
+  ROUTES,
+} from '@forgejo-fleet/dispatch-api';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
@@ -8,17 +16,12 @@ import { closeUnreadBody } from './connection.js';
 import type { AppEnv } from './env.js';
 import { ApiError } from './errors.js';
 import { apiErrorHandler, notFound, requestContext } from './middleware.js';
-import { openApiDocument } from './openapi.js';
 import { opsRoutes } from './ops.js';
-import {
-  DispatchRequest,
-  fieldErrors,
-  ListDecisionsQuery,
-  ListDispatchesQuery,
-  ReconcileRequest,
-} from './schemas.js';
+import { on, pathParam } from './route.js';
+import { fieldErrors } from './schemas.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
+const V1 = '/v1';
 
 export interface AppDeps {
   readonly service: DispatchService;
@@ -43,6 +46,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // Generated once from the same route definitions the handlers below are registered by.
   const openapi = openApiDocument();
 
   app.use(closeUnreadBody());
@@ -60,11 +64,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }),
     );
   }
-  app.get('/openapi.json', (c) => c.json(openapi));
+  on(app, ROUTES.openapi, (c) => c.json(openapi));
 
+  // The client API: its handlers registered at their full paths, behind the client token.
   const v1 = new Hono<AppEnv>();
-  v1.use(bearerAuth(deps.clients));
+  v1.use(`${V1}/*`, bearerAuth(deps.clients));
   v1.use(
+    `${V1}/*`,
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
@@ -73,7 +79,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
 
-  v1.post('/dispatch', async (c) => {
+  on(v1, ROUTES.dispatch, async (c) => {
     const body = await readJson(c.req.raw);
     const parsed = DispatchRequest.safeParse(body);
     if (!parsed.success) {
@@ -86,7 +92,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(dispatchView(record), created ? 202 : 200);
   });
 
-  v1.get('/dispatches', async (c) => {
+  on(v1, ROUTES.listDispatches, async (c) => {
     const parsed = ListDispatchesQuery.safeParse(c.req.query());
     if (!parsed.success) {
       throw new ApiError('bad_request', 'invalid query', { details: fieldErrors(parsed.error.issues) });
@@ -95,23 +101,23 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json({ items: page.items.map(dispatchView), next_cursor: page.next_cursor });
   });
 
-  v1.get('/dispatches/:id', async (c) =>
-    c.json(dispatchView(await deps.service.get(c.req.param('id'), c.get('client')))),
+  on(v1, ROUTES.getDispatch, async (c) =>
+    c.json(dispatchView(await deps.service.get(pathParam(c, 'id'), c.get('client')))),
   );
 
-  v1.delete('/dispatches/:id', async (c) => {
-    const record = await deps.service.cancel(c.req.param('id'), c.get('client'));
+  on(v1, ROUTES.cancelDispatch, async (c) => {
+    const record = await deps.service.cancel(pathParam(c, 'id'), c.get('client'));
     return c.json(dispatchView(record));
   });
 
-  v1.get('/dispatches/:id/why', async (c) => {
-    const { record, text } = await deps.service.why(c.req.param('id'), c.get('client'));
+  on(v1, ROUTES.why, async (c) => {
+    const { record, text } = await deps.service.why(pathParam(c, 'id'), c.get('client'));
     // Unknown and another scope's: the same 404, whose message still says what to check.
     if (record === undefined) throw new ApiError('not_found', text);
     return c.text(`${text}\n`);
   });
 
-  v1.get('/decisions', async (c) => {
+  on(v1, ROUTES.decisions, async (c) => {
     const parsed = ListDecisionsQuery.safeParse(c.req.query());
     if (!parsed.success) {
       throw new ApiError('bad_request', 'invalid query', { details: fieldErrors(parsed.error.issues) });
@@ -127,7 +133,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json({ items: items.map(decisionView) });
   });
 
-  v1.post('/reconcile', async (c) => {
+  on(v1, ROUTES.reconcile, async (c) => {
     // A pass lists every provider of every tenant: only a client of the whole fleet may ask.
     const client = c.get('client');
     if (client.scopes !== '*') {
@@ -147,9 +153,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json({ scheduled: true }, 202);
   });
 
-  v1.get('/routes', async (c) => c.json({ routes: await deps.service.routeViews(c.get('client')) }));
+  on(v1, ROUTES.routes, async (c) => c.json({ routes: await deps.service.routeViews(c.get('client')) }));
 
-  app.route('/v1', v1);
+  app.route('/', v1);
 
   app.notFound(notFound);
   app.onError(apiErrorHandler(deps.log));

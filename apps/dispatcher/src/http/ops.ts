@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { ROUTES } from '@forgejo-fleet/dispatch-api';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { DispatchService } from '../service/service.js';
@@ -7,6 +8,7 @@ import { closeUnreadBody } from './connection.js';
 import type { AppEnv } from './env.js';
 import { ApiError } from './errors.js';
 import { apiErrorHandler, notFound, requestContext } from './middleware.js';
+import { on } from './route.js';
 
 export interface OpsDeps {
   readonly service: Pick<DispatchService, 'ready'>;
@@ -28,8 +30,9 @@ export function opsRoutes(deps: OpsDeps): Hono<AppEnv> {
   const guard: MiddlewareHandler<AppEnv> =
     deps.opsToken === undefined ? (_c, next) => next() : opsAuth(deps.opsToken);
 
-  ops.get('/healthz', (c) => c.json({ status: 'ok' }));
-  ops.get('/readyz', guard, async (c) => {
+  on(ops, ROUTES.healthz, (c) => c.json({ status: 'ok' }));
+  ops.use(ROUTES.readyz.path, guard);
+  on(ops, ROUTES.readyz, async (c) => {
     const result = await deps.service.ready(c.req.raw.signal);
     // Only "ok" or "failing" per check: an upstream's error text (a URL, a proxy's page) stays in
     // the log, where the operator reads it, and out of an answer anyone on the network may get.
@@ -40,7 +43,8 @@ export function opsRoutes(deps: OpsDeps): Hono<AppEnv> {
     }
     return c.json({ status: result.ok ? 'ready' : 'not ready', checks }, result.ok ? 200 : 503);
   });
-  ops.get('/metrics', guard, async (c) => {
+  ops.use(ROUTES.metrics.path, guard);
+  on(ops, ROUTES.metrics, async (c) => {
     if (!deps.metrics) throw new ApiError('not_found', 'metrics are not enabled');
     c.header('Content-Type', deps.metricsContentType ?? 'text/plain; version=0.0.4');
     return c.body(await deps.metrics());
