@@ -1,4 +1,5 @@
-export { abortError, type ProviderClock, systemClock } from './clock.js';
+// The providers' clock is the runtime kit's; the old names stay for importers.
+export { abortError, type Clock as ProviderClock, systemClock } from '@forgejo-fleet/runtime';
 export {
   CHECK_NAMES,
   type CheckOutcome,

@@ -1,5 +1,5 @@
 import { type DispatcherConfig, type ProviderKind, providerKinds } from '@forgejo-fleet/config';
-import { type ProviderClock, systemClock } from './clock.js';
+import { type Clock, systemClock } from '@forgejo-fleet/runtime';
 import { type DeadlineTimer, withDeadlines } from './deadlines.js';
 import type { Ec2CredentialsConfig, Ec2ProviderDeps } from './ec2/index.js';
 import { createLazyEc2Provider } from './ec2/lazy.js';
@@ -35,7 +35,7 @@ export interface CredentialsByKind {
 
 /** Everything outside a provider it needs, injected; tests pass fakes, the dispatcher shares one set. */
 export interface ProviderDeps {
-  readonly clock?: ProviderClock;
+  readonly clock?: Clock;
   /** Starts the per-call deadline timers (default: setTimeout). */
   readonly deadlineTimer?: DeadlineTimer;
   readonly ec2?: Ec2ProviderDeps;
@@ -102,7 +102,7 @@ export const providerModules = {
  * Dependencies to share between every provider of one process: one rate limiter per Hetzner
  * project token, whichever providers and scopes use it.
  */
-export function sharedProviderDeps(clock: ProviderClock = systemClock): ProviderDeps {
+export function sharedProviderDeps(clock: Clock = systemClock): ProviderDeps {
   return { clock, hetzner: { rateLimiters: new RateLimiters(() => createRateLimiter(clock)) } };
 }
 

@@ -1,5 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { virtualClock } from '../__fixtures__/virtual-clock.js';
+import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { describeProviderConformance } from '../conformance/index.js';
 import type { ProviderErrorClass } from '../provider.js';
 import { awsError, fakeEc2 } from './__fixtures__/fake-ec2.js';

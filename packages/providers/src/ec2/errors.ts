@@ -1,5 +1,5 @@
-import { shorten } from '../clock.js';
 import { ProviderError, type ProviderErrorClass } from '../provider.js';
+import { shorten } from '../text.js';
 
 // No capacity for this type in this AZ/market right now: another choice may have some.
 const CAPACITY = new Set([

@@ -1,7 +1,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Secret } from '@forgejo-fleet/config';
+import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { virtualClock } from '../__fixtures__/virtual-clock.js';
 import { type InstanceSpec, type MachineChoice, ProviderError } from '../provider.js';
 import { awsError, fakeEc2 } from './__fixtures__/fake-ec2.js';
 import type { Ec2ProviderOptions } from './config.js';

@@ -8,8 +8,8 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { type Clock, isAbortError, systemClock, throwIfAborted } from '@forgejo-fleet/runtime';
 import type { z } from 'zod';
-import { isAbortError, type ProviderClock, systemClock, throwIfAborted } from '../clock.js';
 import {
   type CallOptions,
   type Instance,
@@ -43,7 +43,7 @@ export const EC2_KIND = 'ec2';
 export interface Ec2ProviderDeps {
   /** Builds the SDK client (tests pass one whose `send` is mocked, so nothing reaches AWS). */
   readonly createClient?: (config: EC2ClientConfig) => EC2Client;
-  readonly clock?: ProviderClock;
+  readonly clock?: Clock;
 }
 
 /** Retries of a RunInstances whose answer was lost, with the same ClientToken, before looking. */

@@ -1,6 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { virtualClock } from '../__fixtures__/virtual-clock.js';
 import { fakeEc2 } from './__fixtures__/fake-ec2.js';
 import { ec2Choices } from './choices.js';
 import type { Ec2ProviderOptions } from './config.js';

@@ -1,6 +1,6 @@
+import { type Clock, isAbortError, throwIfAborted } from '@forgejo-fleet/runtime';
 import { type Dispatcher, request } from 'undici';
 import type { z } from 'zod';
-import { isAbortError, type ProviderClock, throwIfAborted } from '../clock.js';
 import { HcloudApiError, HcloudNetworkError, HcloudProtocolError } from './errors.js';
 import { type RateLimiter, rateLimitHeaders } from './rate-limiter.js';
 import { ErrorBody } from './schema.js';
@@ -57,7 +57,7 @@ export function createHcloudApi(params: {
   readonly endpoint: string;
   readonly token: string;
   readonly limiter: RateLimiter;
-  readonly clock: ProviderClock;
+  readonly clock: Clock;
   readonly dispatcher?: Dispatcher | undefined;
 }): HcloudApi {
   const { endpoint, token, limiter, clock, dispatcher } = params;

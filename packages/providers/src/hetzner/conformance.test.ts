@@ -1,7 +1,7 @@
 import { Secret } from '@forgejo-fleet/config';
+import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { startFakeHetzner } from '@forgejo-fleet/testkit';
 import { Agent } from 'undici';
-import { virtualClock } from '../__fixtures__/virtual-clock.js';
 import { describeProviderConformance } from '../conformance/index.js';
 import type { ProviderErrorClass } from '../provider.js';
 import { createHetznerProvider } from './index.js';

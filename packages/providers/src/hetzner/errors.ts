@@ -1,5 +1,5 @@
-import { shorten } from '../clock.js';
 import { ProviderError, type ProviderErrorClass } from '../provider.js';
+import { shorten } from '../text.js';
 
 /** An error answer of the Hetzner API: `{ error: { code, message, details } }` and its status. */
 export class HcloudApiError extends Error {

@@ -1,4 +1,4 @@
-import type { ProviderClock } from '../clock.js';
+import type { Clock } from '@forgejo-fleet/runtime';
 import type { HcloudApi } from './api.js';
 import type { HetznerProviderOptions } from './config.js';
 import { ImageList } from './schema.js';
@@ -14,7 +14,7 @@ export class NoImageError extends Error {
  * The `image` value of a create: a name or id as configured, or the id of the newest available
  * snapshot matching a label selector (looked up at most every IMAGE_CACHE_MS).
  */
-export function imageResolver(api: HcloudApi, image: HetznerProviderOptions['image'], clock: ProviderClock) {
+export function imageResolver(api: HcloudApi, image: HetznerProviderOptions['image'], clock: Clock) {
   let cached: { id: string; at: number } | undefined;
   return async function resolve(signal: AbortSignal | undefined): Promise<string> {
     if (typeof image === 'string') return image;

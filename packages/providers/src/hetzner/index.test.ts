@@ -1,8 +1,8 @@
 import { Secret } from '@forgejo-fleet/config';
+import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { type RunningFakeHetzner, startFakeHetzner } from '@forgejo-fleet/testkit';
 import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { virtualClock } from '../__fixtures__/virtual-clock.js';
 import type { InstanceSpec, MachineChoice } from '../provider.js';
 import { ProviderError } from '../provider.js';
 import { inFlightTracker } from './__fixtures__/in-flight.js';

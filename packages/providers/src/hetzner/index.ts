@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { type Clock, isAbortError, systemClock, throwIfAborted } from '@forgejo-fleet/runtime';
 import type { Dispatcher } from 'undici';
-import { isAbortError, type ProviderClock, systemClock, throwIfAborted } from '../clock.js';
 import {
   type CallOptions,
   type Instance,
@@ -30,7 +30,7 @@ export const HETZNER_KIND = 'hetzner';
 export interface HetznerProviderDeps {
   /** undici dispatcher for every request (tests: an Agent to the fake; default: undici's global). */
   readonly dispatcher?: Dispatcher;
-  readonly clock?: ProviderClock;
+  readonly clock?: Clock;
   /** Shared by every provider built for one process, so one project token has one bucket. */
   readonly rateLimiters?: RateLimiters;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type ProviderClock, throwIfAborted } from '../clock.js';
+import { type Clock, throwIfAborted } from '@forgejo-fleet/runtime';
 
 /** Hetzner's default: 3,600 requests per hour and project, one more every second. */
 export const DEFAULT_LIMIT = 3_600;
@@ -26,7 +26,7 @@ export interface RateLimiter {
  * lower the local count (`min`), because requests still in flight are already taken off locally.
  */
 export function createRateLimiter(
-  clock: ProviderClock,
+  clock: Clock,
   options: { limit?: number; refillPerSecond?: number } = {},
 ): RateLimiter {
   let capacity = options.limit ?? DEFAULT_LIMIT;

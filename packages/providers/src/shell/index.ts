@@ -1,4 +1,5 @@
 import type { CallTimeouts, DispatcherConfig } from '@forgejo-fleet/config';
+import { abortError, formatZodPath } from '@forgejo-fleet/runtime';
 import { execa as defaultExeca } from 'execa';
 import type { z } from 'zod';
 import {
@@ -62,20 +63,6 @@ interface RunResult {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    out += typeof part === 'number' ? `[${part}]` : `${out === '' ? '' : '.'}${String(part)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  return new DOMException('The operation was aborted', { name: 'AbortError', cause: reason });
 }
 
 function sensitiveWords(text: string): string[] {
@@ -239,7 +226,7 @@ export function createShellProvider(
     if (parsed.success) return parsed.data;
     const issues = parsed.error.issues
       .slice(0, 3)
-      .map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+      .map((issue) => `${formatZodPath(issue.path) || '(root)'}: ${issue.message}`);
     throw fail('fatal', verb, `stdout ${issues.join('; ')}`);
   }
 
