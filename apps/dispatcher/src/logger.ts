@@ -1,26 +1,9 @@
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { createLogger as createKitLogger, SECRET_PATHS } from '@forgejo-fleet/runtime';
+import type { DestinationStream, Logger } from 'pino';
 
-/** Paths pino blanks in every log line, whatever the caller passes. */
-export const REDACT_PATHS = [
-  'token',
-  '*.token',
-  'secret',
-  '*.secret',
-  'authorization',
-  '*.authorization',
-  'headers.authorization',
-  '*.headers.authorization',
-  'userData',
-  '*.userData',
-  'user_data',
-  '*.user_data',
-];
+/** Paths pino blanks in every dispatcher log line: the kit's secret paths (tokens, user-data, …). */
+export const REDACT_PATHS: readonly string[] = SECRET_PATHS;
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  const options = {
-    level,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    base: { service: 'dispatcher' },
-  };
-  return destination ? pino(options, destination) : pino(options);
+  return createKitLogger(level, destination, { service: 'dispatcher' });
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DispatcherConfig } from '@forgejo-fleet/config';
 import type { ForgejoClient } from '@forgejo-fleet/forgejo';
 import type { Provider } from '@forgejo-fleet/providers';
+import { every, systemClock } from '@forgejo-fleet/runtime';
 import { openSqliteStore, type Store } from '@forgejo-fleet/store';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -15,7 +15,6 @@ import { createOpsApp } from './http/ops.js';
 import { createLogger } from './logger.js';
 import { warnAllowMetadata } from './metadata-warning.js';
 import { createDispatcherMetrics } from './metrics.js';
-import { startReconcileLoop } from './reconcile-loop.js';
 import { randomDispatchId } from './service/names.js';
 import { createDispatchService, type DispatchService } from './service/service.js';
 import type { WarmUserData } from './service/warm/pool.js';
@@ -77,10 +76,7 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
   const service = createDispatchService({
     config,
     store,
-    clock: {
-      now: options.now ?? Date.now,
-      sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : {}),
-    },
+    clock: options.now ? { now: options.now, sleep: systemClock.sleep } : systemClock,
     newId: () => randomDispatchId(),
     log,
     observer: metrics.observer,
@@ -98,12 +94,13 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
     token: client.token.reveal(),
     scopes: client.scopes,
   }));
-  const reconciler = startReconcileLoop({
-    intervalMs: options.reconcileIntervalMs ?? config.reconcile.interval,
-    minGapMs: config.reconcile.min_gap,
-    tick: (signal) => service.reconcile(signal),
-    log,
-  });
+  // Periodic, on request (`POST /v1/reconcile`), never two at once, starts at least min_gap apart:
+  // however many ask, the providers are listed once per gap. Real time even when `now` is pinned.
+  const reconciler = every(
+    options.reconcileIntervalMs ?? config.reconcile.interval,
+    (signal) => service.reconcile(signal),
+    { name: 'reconcile', clock: systemClock, log, minGapMs: config.reconcile.min_gap },
+  );
   const opsToken = config.ops?.token?.reveal();
   const ops = {
     service,
@@ -116,7 +113,7 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
     ...ops,
     clients,
     newRequestId: randomUUID,
-    requestReconcile: () => reconciler.request(),
+    requestReconcile: () => reconciler.now(),
     opsElsewhere: config.ops?.listen !== undefined,
   });
 

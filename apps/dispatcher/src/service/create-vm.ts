@@ -1,12 +1,12 @@
 import type { Instance, MachineChoice, Provider } from '@forgejo-fleet/providers';
 import { ProviderError } from '@forgejo-fleet/providers';
+import type { Limiter } from '@forgejo-fleet/runtime';
 import type { Logger } from 'pino';
 import type { DecisionInput } from './decision-log.js';
 import type { ServiceDeps } from './deps.js';
 import { errorClass, errorSummary } from './errors.js';
 import type { ProviderCounts } from './provider-counts.js';
 import type { ProviderHealth } from './provider-health.js';
-import type { Semaphore } from './semaphore.js';
 
 /** Rate-limited answers wait and retry the same choice this often before moving on. */
 export const RATE_LIMIT_RETRIES = 3;
@@ -21,7 +21,7 @@ export interface CreateContext {
   /** VMs per provider, for `max_instances`. */
   readonly counts: ProviderCounts;
   /** One per provider: its `create_concurrency`. */
-  readonly createSlots: (provider: string) => Semaphore;
+  readonly createSlots: (provider: string) => Limiter;
 }
 
 /**

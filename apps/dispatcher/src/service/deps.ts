@@ -1,16 +1,14 @@
 import type { DispatcherConfig } from '@forgejo-fleet/config';
 import type { ForgejoClient } from '@forgejo-fleet/forgejo';
 import type { Provider } from '@forgejo-fleet/providers';
+import type { Clock } from '@forgejo-fleet/runtime';
 import type { Store } from '@forgejo-fleet/store';
 import type { Logger } from 'pino';
 import type { DecisionLog } from './decision-log.js';
 import type { ServiceObserver } from './observer.js';
 
-export interface Clock {
-  now(): number;
-  /** Resolves after `ms` (tests resolve at once or advance a fake clock). */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
+/** The runtime kit's clock; tests pass a virtual one. */
+export type { Clock };
 
 /** Everything the dispatch service touches outside itself, passed in so tests use fakes. */
 export interface ServiceDeps {

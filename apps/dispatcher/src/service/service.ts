@@ -1,4 +1,5 @@
 import { parseScope } from '@forgejo-fleet/forgejo';
+import { createLimiter, type Limiter } from '@forgejo-fleet/runtime';
 import { type DispatchRecord, LIVE_STATES, type ListQuery, routeScopeKey } from '@forgejo-fleet/store';
 import { acceptDispatch } from './accept.js';
 import { UsageMeter } from './budgets.js';
@@ -15,7 +16,6 @@ import { readinessWord } from './readiness.js';
 import { type ReconcileContext, reconcileOnce } from './reconcile/index.js';
 import { releaseResources } from './release.js';
 import type { DispatchRequest } from './request.js';
-import { Semaphore } from './semaphore.js';
 import { type Caller, canSee, INTERNAL, visibleScopes } from './visibility.js';
 import { type PollAnswer, WarmPool, type WarmUserData } from './warm/pool.js';
 import { hasWarmPool, targetIdle } from './warm/pool-size.js';
@@ -70,7 +70,7 @@ export function createDispatchService(options: ServiceOptions) {
   const health = new ProviderHealth();
   const foreign = new ForeignSightings();
   const usage = new UsageMeter(deps);
-  const slots = new Map<string, Semaphore>();
+  const slots = new Map<string, Limiter>();
   const base: ProvisionContext = {
     health,
     usage,
@@ -78,7 +78,7 @@ export function createDispatchService(options: ServiceOptions) {
     createSlots(provider) {
       let slot = slots.get(provider);
       if (!slot) {
-        slot = new Semaphore(deps.config.providers[provider]?.create_concurrency ?? 5);
+        slot = createLimiter(deps.config.providers[provider]?.create_concurrency ?? 5);
         slots.set(provider, slot);
       }
       return slot;
