@@ -1,7 +1,6 @@
 export { type Clock, systemClock } from './clock.js';
 export {
   createDispatcherClient,
-  type DispatchBody,
   type DispatcherClient,
   type DispatchOutcome,
 } from './dispatch/client.js';

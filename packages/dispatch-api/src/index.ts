@@ -1,3 +1,14 @@
+export {
+  type ApiFailure,
+  type ApiResult,
+  type CallOptions,
+  createDispatchApiClient,
+  DISPATCH_RETRY,
+  type DispatchApiClient,
+  type DispatchApiClientOptions,
+  describeFailure,
+} from './client.js';
+export type { Fetch } from './exchange.js';
 export { openApiDocument } from './openapi.js';
 export {
   type Answer,

@@ -74,7 +74,8 @@ export const ListDispatchesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().min(1).max(200).optional(),
 });
-export type ListDispatchesQuery = z.input<typeof ListDispatchesQuery>;
+/** As a caller writes it: every field optional, the defaults are the server's. */
+export type ListDispatchesQuery = Partial<z.output<typeof ListDispatchesQuery>>;
 
 export const Dispatch = z.object({
   id: z.string(),
@@ -119,7 +120,7 @@ export const ListDecisionsQuery = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
-export type ListDecisionsQuery = z.input<typeof ListDecisionsQuery>;
+export type ListDecisionsQuery = Partial<z.output<typeof ListDecisionsQuery>>;
 
 export const DecisionView = z.object({
   seq: z.number().int(),
