@@ -10,9 +10,10 @@
  * reconciler records the end first and then releases; what a failed delete leaves belongs to an
  * ended dispatch and the orphan sweep deletes it on a later pass.
  */
+
+import { lifecycleWorld, MINUTE } from '@forgejo-fleet/dispatcher/testing';
 import { ProviderError } from '@forgejo-fleet/providers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lifecycleWorld, MINUTE } from '../../apps/dispatcher/src/__fixtures__/lifecycle-world.js';
 
 const CALLER = { name: 'autoscaler', scopes: '*' as const };
 

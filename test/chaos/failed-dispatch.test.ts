@@ -6,8 +6,9 @@
  * Fixed: the reconciler's revive step gives a failed dispatch whose job still waits another try
  * (failed → registering, backoff 30 s doubling to 10 min, within the route's limits and budgets).
  */
+
+import { lifecycleWorld, MINUTE } from '@forgejo-fleet/dispatcher/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lifecycleWorld, MINUTE } from '../../apps/dispatcher/src/__fixtures__/lifecycle-world.js';
 
 const CALLER = { name: 'autoscaler', scopes: '*' as const };
 

@@ -11,10 +11,10 @@
  * the resume step ends a stuck dispatch whose job left the queue (`finished` when our runner ran it),
  * and the orphan sweep then deletes the VM tagged with the ended dispatch.
  */
+
+import { lifecycleWorld, never, RECONCILE } from '@forgejo-fleet/dispatcher/testing';
 import { runFakeRunner } from '@forgejo-fleet/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lifecycleWorld, never } from '../../apps/dispatcher/src/__fixtures__/lifecycle-world.js';
-import { RECONCILE } from '../../apps/dispatcher/src/service/reconcile/context.js';
 import { bootPlan } from '../autoscaler-vms.js';
 
 const CALLER = { name: 'autoscaler', scopes: '*' as const };
