@@ -1,4 +1,4 @@
-export { type Clock, systemClock } from './clock.js';
+export { type Clock, systemClock } from '@forgejo-fleet/runtime';
 export {
   createDispatcherClient,
   type DispatcherClient,

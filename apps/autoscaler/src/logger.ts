@@ -1,26 +1,12 @@
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { createLogger as createKitLogger, SECRET_PATHS } from '@forgejo-fleet/runtime';
+import type { DestinationStream, Logger } from 'pino';
 
-/** Paths pino blanks in every log line, whatever the caller passes. */
-export const REDACT_PATHS = [
-  'token',
-  '*.token',
-  'secret',
-  '*.secret',
-  'authorization',
-  '*.authorization',
-  'headers.authorization',
-  '*.headers.authorization',
-  'signature',
-  '*.signature',
-  'body',
-  '*.body',
-];
+/** Webhook bodies can carry secrets of the repository's events; never log them whole. */
+const BODY_PATHS = ['body', '*.body'];
+
+/** Paths pino blanks in every autoscaler log line: the kit's secret paths and webhook bodies. */
+export const REDACT_PATHS: readonly string[] = [...SECRET_PATHS, ...BODY_PATHS];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  const options = {
-    level,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    base: { service: 'autoscaler' },
-  };
-  return destination ? pino(options, destination) : pino(options);
+  return createKitLogger(level, destination, { service: 'autoscaler', redact: BODY_PATHS });
 }

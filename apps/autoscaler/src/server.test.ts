@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
+import { type FakeClock, fakeClock } from '@forgejo-fleet/runtime/testing';
 import { createFakeForgejo, type FakeForgejo } from '@forgejo-fleet/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testConfig } from './__fixtures__/config.js';
-import { type FakeClock, fakeClock } from './__fixtures__/fake-clock.js';
 import { type FakeDispatcher, fakeDispatcher } from './__fixtures__/fake-dispatcher.js';
 import { inProcessForgejo } from './__fixtures__/in-process-forgejo.js';
 import { createLogger } from './logger.js';

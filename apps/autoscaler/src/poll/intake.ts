@@ -1,6 +1,6 @@
 import type { RunJob } from '@forgejo-fleet/forgejo';
+import type { Clock } from '@forgejo-fleet/runtime';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
 import type { DispatcherClient, DispatchOutcome } from '../dispatch/client.js';
 import type { RouteCache } from '../dispatch/route-cache.js';
 import type { AutoscalerEvent } from '../events.js';

@@ -1,6 +1,6 @@
 import { ForgejoApiError, type ForgejoClient, parseScope, type RunJob } from '@forgejo-fleet/forgejo';
+import { fakeClock } from '@forgejo-fleet/runtime/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeClock } from '../__fixtures__/fake-clock.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import type { ScopeState } from '../scopes/scope-state.js';

@@ -1,6 +1,6 @@
 import type { RunJob } from '@forgejo-fleet/forgejo';
+import { type Clock, every, type Loop } from '@forgejo-fleet/runtime';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import { resolveIdentity } from '../scopes/identity.js';
 import type { ScopeState } from '../scopes/scope-state.js';
@@ -31,13 +31,9 @@ export function createPoller(deps: PollerDeps) {
   const { state, clock, metrics } = deps;
   const log = deps.log.child({ scope: state.key });
   const stop = new AbortController();
-  let wake = new AbortController();
-  let ticking = false;
-  let again = false;
   let consecutiveErrors = 0;
   let fastUntil = 0;
-  let lastTickStart = Number.NEGATIVE_INFINITY;
-  let loop: Promise<void> | undefined;
+  let loop: Loop | undefined;
 
   function fail(error: unknown): void {
     const { kind, status, message } = classifyError(error);
@@ -58,7 +54,6 @@ export function createPoller(deps: PollerDeps) {
   }
 
   async function tick(): Promise<TickResult> {
-    lastTickStart = clock.now();
     const signal = stop.signal;
     try {
       if (state.identity === undefined) {
@@ -85,48 +80,34 @@ export function createPoller(deps: PollerDeps) {
     }
   }
 
-  async function run(): Promise<void> {
-    while (!stop.signal.aborted) {
-      ticking = true;
-      await tick();
-      while (again && !stop.signal.aborted) {
-        again = false;
-        await clock.sleep(Math.max(0, lastTickStart + MIN_TRIGGERED_GAP_MS - clock.now()), stop.signal);
-        await tick();
-      }
-      ticking = false;
-      if (stop.signal.aborted) return;
-      const delay = nextPollDelay(
-        deps.timing,
-        { now: clock.now(), fastUntil, consecutiveErrors },
-        deps.random,
-      );
-      wake = new AbortController();
-      // `stop` aborts `wake` too: one signal per sleep, no combined signals piling up listeners.
-      await clock.sleep(delay, wake.signal);
-      if (wake.signal.aborted && !stop.signal.aborted) {
-        // Woken by a webhook: keep triggered polls apart.
-        await clock.sleep(Math.max(0, lastTickStart + MIN_TRIGGERED_GAP_MS - clock.now()), stop.signal);
-      }
-    }
-  }
-
   return {
     state,
     tick,
     start(): void {
-      loop ??= run();
+      if (stop.signal.aborted) return;
+      // The next delay is asked after every poll: it depends on the errors and the fast window.
+      loop ??= every(
+        () => nextPollDelay(deps.timing, { now: clock.now(), fastUntil, consecutiveErrors }, deps.random),
+        tick,
+        {
+          name: `poll ${state.key}`,
+          clock,
+          log,
+          immediate: true,
+          // Webhook-triggered polls stay apart, whatever the delivery rate.
+          minGapMs: MIN_TRIGGERED_GAP_MS,
+          signal: stop.signal,
+        },
+      );
     },
     /** Poll as soon as possible; `fast` also opens a fast window (jobs are about to appear). */
     pollNow(opts: { fast?: boolean } = {}): void {
       if (opts.fast) fastUntil = Math.max(fastUntil, clock.now() + deps.timing.fast_window);
-      if (ticking) again = true;
-      else wake.abort();
+      loop?.now();
     },
     async stop(): Promise<void> {
       stop.abort();
-      wake.abort();
-      await loop;
+      await loop?.stopped;
     },
   };
 }

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import type { RunJob } from '@forgejo-fleet/forgejo';
+import { fakeClock } from '@forgejo-fleet/runtime/testing';
 import { createFakeForgejo } from '@forgejo-fleet/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testConfig } from '../__fixtures__/config.js';
-import { fakeClock } from '../__fixtures__/fake-clock.js';
 import { fakeDispatcher } from '../__fixtures__/fake-dispatcher.js';
 import { inProcessForgejo } from '../__fixtures__/in-process-forgejo.js';
 import { createLogger } from '../logger.js';

@@ -4,9 +4,10 @@
  * 413; a rejected delivery triggers nothing and is not remembered, so the same delivery id sent
  * properly afterwards is still acted on.
  */
+
+import { fakeClock } from '@forgejo-fleet/runtime/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fakeClock } from '../__fixtures__/fake-clock.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { createReceiverApp, type WebhookSignal } from './receiver.js';

@@ -1,5 +1,5 @@
+import { fakeClock } from '@forgejo-fleet/runtime/testing';
 import { describe, expect, it } from 'vitest';
-import { fakeClock } from '../__fixtures__/fake-clock.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { createReceiverApp, type WebhookSignal } from './receiver.js';

@@ -1,6 +1,6 @@
+import type { Clock } from '@forgejo-fleet/runtime';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
 import { ExpiringSet } from '../expiring-set.js';
 import type { DeliveryResult, Metrics } from '../metrics.js';
 import { type DeliveryKind, DeliveryPayload, deliveryKind, deliveryRepo } from './payload.js';
