@@ -17,16 +17,8 @@ type Assert<T extends true> = T;
 export type StatesMatch = Assert<Same<DispatchState, ApiDispatchState>>;
 export type DecisionKindsMatch = Assert<Same<DecisionKind, ApiDecisionKind>>;
 
-/** Turns zod issues into `details` of a 400: one entry per field path. */
-export function fieldErrors(issues: readonly z.core.$ZodIssue[]): { path: string; message: string }[] {
-  return issues.map((issue) => ({
-    path: issue.path
-      .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
-      .join('.')
-      .replaceAll('.[', '['),
-    message: issue.message,
-  }));
-}
+/** zod issues as the `details` of a 400, one `{ path, message }` per field: the runtime kit's. */
+export { fieldErrors } from '@forgejo-fleet/runtime';
 
 /** A warm VM's agent asking for its job (the agent endpoint, not the dispatch API). */
 export const AgentPoll = z.strictObject({
