@@ -8,6 +8,7 @@ import {
   type RetryPolicy,
   retryDelayMs,
   retryPolicy,
+  systemClock,
 } from '@forgejo-fleet/runtime';
 import type { z } from 'zod';
 import { type Exchanged, exchange, type Fetch } from './exchange.js';
@@ -54,8 +55,10 @@ export interface DispatchApiClientOptions {
   readonly timeoutMs: number;
   /** Requests in flight at once; waiting between retries does not hold a slot. */
   readonly concurrency: number;
-  readonly clock: Pick<Clock, 'now' | 'sleep'>;
-  readonly random: () => number;
+  /** Default: the system clock; services pass theirs so tests run on virtual time. */
+  readonly clock?: Pick<Clock, 'now' | 'sleep'>;
+  /** Backoff jitter in [0, 1). Default: `Math.random`. */
+  readonly random?: () => number;
   /** Default: `globalThis.fetch` (undici). */
   readonly fetch?: Fetch;
   readonly retry?: RetryOptions;
@@ -91,6 +94,8 @@ export function createDispatchApiClient(opts: DispatchApiClientOptions) {
   const limiter: Limiter = createLimiter(opts.concurrency);
   const policy = retryPolicy(opts.retry, DISPATCH_RETRY);
   const fetch: Fetch = opts.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? Math.random;
 
   // One exchange inside a limiter slot; retries wait outside it, so a dispatcher that is down does
   // not hold every slot while sleeping.
@@ -135,14 +140,14 @@ export function createDispatchApiClient(opts: DispatchApiClientOptions) {
         const answer = await attempt(name, route, input, signal);
         if (!isRetryableStatus(answer.status)) return answer;
         last = `${answer.status} ${describe(errorOf(answer))}`;
-        retryAfterMs = parseRetryAfter(answer.retryAfter, opts.clock.now());
+        retryAfterMs = parseRetryAfter(answer.retryAfter, clock.now());
       } catch (error) {
         if (signal?.aborted) return aborted(signal);
         last = (error as Error).message;
       }
       if (n < attempts) {
         try {
-          await opts.clock.sleep(retryDelayMs(n, policy, opts.random, retryAfterMs), signal);
+          await clock.sleep(retryDelayMs(n, policy, random, retryAfterMs), signal);
         } catch (error) {
           if (signal?.aborted) return aborted(signal);
           throw error;

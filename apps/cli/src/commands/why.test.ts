@@ -77,6 +77,11 @@ describe('forgejo-fleet why', () => {
     await expect(why(argv, t.io)).rejects.toThrow(UsageError);
   });
 
+  it.each([['ftp://127.0.0.1'], ['not a url']])('refuses --url %s naming the flag', async (url) => {
+    const t = io(async () => new Response(''), { FORGEJO_FLEET_TOKEN: 't' });
+    await expect(why(['d1', '--url', url], t.io)).rejects.toThrow(/--url .*expected an http\(s\) URL/);
+  });
+
   it('needs a token', async () => {
     const t = io(async () => new Response(''));
     await expect(why(['d1'], t.io)).rejects.toThrow(/no client token/);

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createDispatchApiClient, type Fetch } from '@forgejo-fleet/dispatch-api';
+import { z } from 'zod';
 import { type CliIo, EXIT, UsageError } from '../io.js';
 
 export const whyHelp = `Usage: forgejo-fleet why <handle-or-dispatch-id> [--url URL] [--token-file FILE]
@@ -11,12 +13,10 @@ the timers, the current state and what happens next.
   --token-file FILE  a file holding a client bearer token (default: $FORGEJO_FLEET_TOKEN_FILE,
                      else the token in $FORGEJO_FLEET_TOKEN)`;
 
-export type Fetch = (
-  url: string,
-  init: { headers: Record<string, string>; signal: AbortSignal },
-) => Promise<Response>;
+export type { Fetch } from '@forgejo-fleet/dispatch-api';
 
 const TIMEOUT_MS = 10_000;
+const DispatcherUrl = z.url({ protocol: /^https?$/ });
 
 export async function why(argv: readonly string[], io: CliIo & { fetch?: Fetch }): Promise<number> {
   let parsed: ReturnType<typeof parseWhyArgs>;
@@ -25,29 +25,35 @@ export async function why(argv: readonly string[], io: CliIo & { fetch?: Fetch }
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const url = (parsed.url ?? io.env.FORGEJO_FLEET_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const given = parsed.url ?? io.env.FORGEJO_FLEET_URL ?? 'http://127.0.0.1:8080';
+  if (!DispatcherUrl.safeParse(given).success) {
+    throw new UsageError(`--url (or FORGEJO_FLEET_URL): expected an http(s) URL, got "${given}"`);
+  }
+  const url = given.replace(/\/+$/, '');
   const token = readToken(parsed.tokenFile ?? io.env.FORGEJO_FLEET_TOKEN_FILE, io);
   if (token === undefined) {
     throw new UsageError('no client token: pass --token-file FILE or set FORGEJO_FLEET_TOKEN_FILE');
   }
-  const target = `${url}/v1/dispatches/${encodeURIComponent(parsed.target)}/why`;
-  let response: Response;
-  try {
-    response = await (io.fetch ?? fetch)(target, {
-      headers: { authorization: `Bearer ${token}`, accept: 'text/plain' },
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-  } catch (error) {
-    io.stderr(`forgejo-fleet why: cannot reach the dispatcher at ${url}: ${(error as Error).message}\n`);
-    return EXIT.failure;
+  const api = createDispatchApiClient({
+    url,
+    token,
+    timeoutMs: TIMEOUT_MS,
+    concurrency: 1,
+    // One attempt: an operator at a terminal sees the failure at once and runs the command again.
+    retry: { attempts: 1 },
+    ...(io.fetch ? { fetch: io.fetch } : {}),
+  });
+  const result = await api.why(parsed.target);
+  if (result.ok) {
+    io.stdout(result.value.endsWith('\n') ? result.value : `${result.value}\n`);
+    return EXIT.ok;
   }
-  const body = await response.text();
-  if (!response.ok) {
-    io.stderr(`forgejo-fleet why: the dispatcher answered ${response.status}: ${errorMessage(body)}\n`);
-    return EXIT.failure;
+  if (result.kind === 'refused') {
+    io.stderr(`forgejo-fleet why: the dispatcher answered ${result.status}: ${result.message}\n`);
+  } else {
+    io.stderr(`forgejo-fleet why: cannot reach the dispatcher at ${url}: ${result.message}\n`);
   }
-  io.stdout(body.endsWith('\n') ? body : `${body}\n`);
-  return EXIT.ok;
+  return EXIT.failure;
 }
 
 function parseWhyArgs(argv: readonly string[]) {
@@ -72,15 +78,4 @@ function readToken(file: string | undefined, io: CliIo): string | undefined {
   }
   const env = io.env.FORGEJO_FLEET_TOKEN?.trim();
   return env === undefined || env === '' ? undefined : env;
-}
-
-// The API's errors are `{ error: { message } }`; anything else is shown as it came, cut short.
-function errorMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { error?: { message?: unknown } };
-    if (typeof parsed.error?.message === 'string') return parsed.error.message;
-  } catch {
-    // not JSON
-  }
-  return body.slice(0, 200);
 }
