@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger as autoscalerLogger, startAutoscaler } from '@forgejo-fleet/autoscaler';
 import { parseAutoscalerConfig, parseDispatcherConfig, selectRoute } from '@forgejo-fleet/config';
+import { createDispatchApiClient, describeFailure } from '@forgejo-fleet/dispatch-api';
 import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
 
@@ -147,13 +148,18 @@ const lastState = new Map<string, string>();
 const routable = jobs.filter((j) => selectRoute(config.routes, j.runsOn)).length;
 let exitCode = 1;
 const deadline = Date.now() + 120_000;
+const api = createDispatchApiClient({
+  url: dispatcher.url,
+  token: 'demo-narrator-token',
+  timeoutMs: 5_000,
+  concurrency: 4,
+});
 while (Date.now() < deadline) {
   let finished = 0;
   for (const [handle, id] of dispatched) {
-    const res = await fetch(`${dispatcher.url}/v1/dispatches/${id}`, {
-      headers: { authorization: 'Bearer demo-narrator-token' },
-    });
-    const d = (await res.json()) as { state: string; error: string | null };
+    const answer = await api.getDispatch(id);
+    if (!answer.ok) throw new Error(`GET /v1/dispatches/${id}: ${describeFailure(answer)}`);
+    const d = answer.value;
     if (lastState.get(id) !== d.state) {
       lastState.set(id, d.state);
       const since = ((Date.now() - (queued.get(handle)?.at ?? started)) / 1000).toFixed(1);

@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createLogger, startAutoscaler } from '@forgejo-fleet/autoscaler';
 import { parseAutoscalerConfig } from '@forgejo-fleet/config';
+import { DispatchRequest } from '@forgejo-fleet/dispatch-api';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -87,8 +88,10 @@ async function measure(mode: 'webhooks' | 'polling'): Promise<Stats> {
   app.post('/v1/reconcile', (c) => c.json({}, 202));
   app.post('/v1/dispatch', async (c) => {
     const at = performance.now();
-    const body = (await c.req.json()) as { job: { handle: string } };
-    if (!received.has(body.job.handle)) received.set(body.job.handle, at);
+    // Checked like the dispatcher checks it: the autoscaler must send the contract's body.
+    const handle = DispatchRequest.parse(await c.req.json()).job?.handle;
+    if (handle === undefined) throw new Error('dispatch without a job handle');
+    if (!received.has(handle)) received.set(handle, at);
     return c.json({ id: `d-${received.size}`, route: 'small' }, 202);
   });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });

@@ -18,6 +18,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseDispatcherConfig } from '@forgejo-fleet/config';
+import { type DispatchRequest, ROUTES } from '@forgejo-fleet/dispatch-api';
 import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
 import { DEFAULT_CHOICE, type Instance, type InstanceSpec, type Provider } from '@forgejo-fleet/providers';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
@@ -122,14 +123,15 @@ function startAgents(): void {
 async function dispatch(label: string): Promise<{ handle: string; start: number }> {
   const job = forgejo.enqueueJob({ repo: 'acme/web', name: 'bench', runsOn: [label] });
   const start = performance.now();
-  const res = await fetch(`${dispatcher.url}/v1/dispatch`, {
+  // Plain fetch, not the package's client: this measures the dispatcher, not client-side parsing.
+  const res = await fetch(`${dispatcher.url}${ROUTES.dispatch.path}`, {
     method: 'POST',
     headers: { authorization: 'Bearer bench-client-token', 'content-type': 'application/json' },
     body: JSON.stringify({
       scope: 'org:acme',
       labels: [label],
       job: { handle: job.handle, id: job.id, attempt: 1, repo_id: 1, owner_id: 1, name: 'bench' },
-    }),
+    } satisfies DispatchRequest),
   });
   if (res.status !== 202) throw new Error(`dispatch: ${res.status} ${await res.text()}`);
   await res.arrayBuffer();

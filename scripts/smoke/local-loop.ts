@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { createDispatchApiClient, type Dispatch, describeFailure } from '@forgejo-fleet/dispatch-api';
 import { type RunningFakeForgejo, startFakeForgejo } from '@forgejo-fleet/testkit';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -244,19 +245,17 @@ metrics:
 `;
 }
 
-interface Dispatch {
-  id: string;
-  handle: string | null;
-  state: string;
-  error: string | null;
-}
-
 async function listDispatches(url: string, token: string): Promise<Dispatch[]> {
-  const res = await fetch(`${url}/v1/dispatches?limit=500`, {
-    headers: { authorization: `Bearer ${token}` },
+  const api = createDispatchApiClient({
+    url,
+    token,
+    timeoutMs: 10_000,
+    concurrency: 1,
+    retry: { attempts: 1 },
   });
-  if (res.status !== 200) throw new SmokeFailure(`GET /v1/dispatches answered ${res.status}`);
-  return ((await res.json()) as { items: Dispatch[] }).items;
+  const page = await api.listDispatches({ limit: 500 });
+  if (!page.ok) throw new SmokeFailure(`GET /v1/dispatches: ${describeFailure(page)}`);
+  return page.value.items;
 }
 
 async function runHttpSmoke(dispatcherUrl: string, tokenFile: string, autoscalerUrl?: string): Promise<void> {
