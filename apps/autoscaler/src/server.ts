@@ -1,12 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import type { AutoscalerConfig } from '@forgejo-fleet/config';
 import type { ForgejoClient } from '@forgejo-fleet/forgejo';
-import { type Clock, systemClock } from '@forgejo-fleet/runtime';
+import { type Clock, type Loop, systemClock } from '@forgejo-fleet/runtime';
 import type { Logger } from 'pino';
 import { createDispatcherClient } from './dispatch/client.js';
 import { createReconcileNotifier } from './dispatch/reconcile-notifier.js';
 import { createRouteCache } from './dispatch/route-cache.js';
 import type { AutoscalerEvent } from './events.js';
+import type { Listener } from './listen.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createIntake } from './poll/intake.js';
@@ -16,6 +17,7 @@ import { openListeners } from './start/listeners.js';
 import { HOOK_CHECK_INTERVAL_MS, startBackgroundLoops } from './start/loops.js';
 import { buildScopes, defaultForgejoFor, resolveScopes, type ScopeEntry } from './start/scopes.js';
 import { signalRouter } from './start/signals.js';
+import type { HookManager } from './webhook/manager.js';
 
 export { HOOK_CHECK_INTERVAL_MS, ROUTES_RETRY_MS } from './start/loops.js';
 export type { ScopeEntry } from './start/scopes.js';
@@ -114,29 +116,61 @@ export async function startAutoscaler(options: AutoscalerOptions): Promise<Runni
     'autoscaler started',
   );
 
-  let closing: Promise<void> | undefined;
-  return {
+  return runningAutoscaler({
     webhookUrl,
     opsUrl,
     metrics,
     scopes,
+    pollers,
+    hooks,
+    dispatcher,
+    listeners,
+    loops,
+    shutdown,
+    log,
+  });
+}
+
+/**
+ * The handle of a started autoscaler. Shutdown order: stop listening (no new webhook triggers),
+ * then polling and the loops, then wait for the requests in flight.
+ */
+function runningAutoscaler(parts: {
+  readonly webhookUrl: string | undefined;
+  readonly opsUrl: string | undefined;
+  readonly metrics: Metrics;
+  readonly scopes: readonly ScopeState[];
+  readonly pollers: ReadonlyMap<string, Poller>;
+  readonly hooks: HookManager | undefined;
+  readonly dispatcher: ReturnType<typeof dispatcherSide>;
+  readonly listeners: readonly Listener[];
+  readonly loops: readonly Loop[];
+  readonly shutdown: AbortController;
+  readonly log: Logger;
+}): RunningAutoscaler {
+  const { pollers, hooks, dispatcher, shutdown, log } = parts;
+  let closing: Promise<void> | undefined;
+  return {
+    webhookUrl: parts.webhookUrl,
+    opsUrl: parts.opsUrl,
+    metrics: parts.metrics,
+    scopes: parts.scopes,
     pollNow(scopeKey, opts = {}) {
       const poller = pollers.get(scopeKey);
       if (!poller) throw new Error(`no configured scope ${scopeKey}`);
       poller.pollNow(opts);
     },
     async ensureHooks() {
-      return hooks ? hooks.ensureAll(signal) : {};
+      return hooks ? hooks.ensureAll(shutdown.signal) : {};
     },
     settle: () => dispatcher.intake.drain(),
     close() {
       closing ??= (async () => {
         log.info('shutting down: stopping pollers, finishing requests in flight');
-        // Stop listening first (no new webhook triggers), then polling, then wait for requests.
-        await Promise.all(listeners.map((l) => l.close()));
+        await Promise.all(parts.listeners.map((l) => l.close()));
         shutdown.abort();
         await Promise.all([...pollers.values()].map((p) => p.stop()));
-        await Promise.all(loops.map((l) => l.stopped));
+        await Promise.all(parts.loops.map((l) => l.stopped));
         await dispatcher.intake.drain();
         await dispatcher.reconcile.idle();
       })();

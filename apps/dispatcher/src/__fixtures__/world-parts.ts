@@ -1,3 +1,4 @@
+import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import type { RunningFakeForgejo } from '@forgejo-fleet/testkit';
 import type { Clock } from '../service/deps.js';
 
@@ -9,21 +10,13 @@ export function seedAcme(forgejo: RunningFakeForgejo): { token: string; orgId: n
   return { token: forgejo.addToken({ user: 'ops', scopes: ['write:organization'] }), orgId: org.id };
 }
 
-/** A clock the test moves; `sleep` moves it instead of waiting. */
+/** A clock the test moves; `sleep` moves it instead of waiting (the runtime kit's virtual clock). */
 export function fakeClock(start = Date.parse('2026-11-23T10:00:00Z')) {
-  let now = start;
-  const clock: Clock = {
-    now: () => now,
-    async sleep(ms: number) {
-      now += ms;
-    },
-  };
+  const clock = virtualClock(start);
   return {
-    clock,
-    now: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
+    clock: clock satisfies Clock,
+    now: () => clock.now(),
+    advance: (ms: number) => clock.advance(ms),
   };
 }
 
