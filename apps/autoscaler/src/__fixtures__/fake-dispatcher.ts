@@ -1,3 +1,4 @@
+import { DispatchRequest, ReconcileRequest } from '@forgejo-fleet/dispatch-api';
 import { Hono } from 'hono';
 
 export interface DispatchSeen {
@@ -35,11 +36,16 @@ export function fakeDispatcher(opts: { now: () => number; routes?: { name: strin
   app.post('/v1/reconcile', async (c) => {
     if (!reconcileSupported)
       return c.json({ error: { code: 'not_found', message: 'no such endpoint' } }, 404);
-    reconciles.push(((await c.req.json()) as { reason: string }).reason);
+    reconciles.push(ReconcileRequest.parse(await c.req.json()).reason ?? '');
     return c.json({ status: 'scheduled' }, 202);
   });
   app.post('/v1/dispatch', async (c) => {
-    const body = (await c.req.json()) as { scope: string; labels: string[]; job: { handle: string } };
+    // Checked with the contract's schema, like the real dispatcher: a body off the contract fails the test.
+    const parsed = DispatchRequest.safeParse(await c.req.json());
+    if (!parsed.success || parsed.data.job === undefined) {
+      return c.json({ error: { code: 'bad_request', message: 'invalid dispatch request' } }, 400);
+    }
+    const body = { ...parsed.data, job: parsed.data.job };
     const record = (status: number) =>
       requests.push({
         at: opts.now(),
