@@ -5,10 +5,6 @@ import type {
 import type { DecisionKind, DispatchState } from '@forgejo-fleet/store';
 import { z } from 'zod';
 
-// The wire schemas live in @forgejo-fleet/dispatch-api. Kept until the service takes its own request
-// type (issue 15, item 2).
-export type { DispatchRequest } from '@forgejo-fleet/dispatch-api';
-
 // The API shows the store's states and decision kinds. The store sits below the API package and
 // cannot import it, so the two lists are checked to be the same set here, at compile time: a state
 // added to one and not the other fails the build.
