@@ -189,17 +189,8 @@ function dispatcherSide(deps: {
   readonly scopes: readonly ScopeState[];
   readonly signal: AbortSignal;
 }) {
-  const { options, random, metrics, log, scopes, signal } = deps;
+  const { options, clock, random, metrics, log, scopes, signal } = deps;
   const { config } = options;
-  // dispatch/ was written for a sleep that ends quietly on abort (the kit's rejects): keep that
-  // until it moves onto packages/dispatch-api.
-  const clock: Clock = {
-    now: () => deps.clock.now(),
-    sleep: (ms, s) =>
-      deps.clock.sleep(ms, s).catch((error: unknown) => {
-        if (!s?.aborted) throw error;
-      }),
-  };
   const dispatcher = createDispatcherClient({
     url: config.dispatcher.url,
     token: config.dispatcher.token.reveal(),
