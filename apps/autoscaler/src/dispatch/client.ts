@@ -33,7 +33,7 @@ export interface DispatcherClientOptions {
   readonly timeoutMs: number;
   /** Requests to the dispatcher at once. */
   readonly concurrency: number;
-  readonly clock: DispatchApiClientOptions['clock'];
+  readonly clock: NonNullable<DispatchApiClientOptions['clock']>;
   readonly random: () => number;
   readonly fetch: Fetch;
   readonly metrics: Metrics;
