@@ -1,7 +1,14 @@
 import type { Route } from '@forgejo-fleet/config';
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { Logger } from 'pino';
-import { type CreateContext, type CreateRequest, createdDecision, createVm, type Made } from './create-vm.js';
+import {
+  type CreateContext,
+  type CreateRequest,
+  createdDecision,
+  createVm,
+  type Made,
+  madeVm,
+} from './create-vm.js';
 import type { ServiceDeps } from './deps.js';
 import { instanceTags } from './names.js';
 import { releaseResources } from './release.js';
@@ -60,9 +67,7 @@ async function recordCreated(
   const { provider, choice, instance } = made;
   const booting = await deps.store.transition(record.id, ['provisioning'], 'booting', deps.clock.now(), {
     provider,
-    instance_id: instance.id,
-    machine: choice.key,
-    hourly_price: choice.hourlyPrice ?? null,
+    ...madeVm(made),
   });
   await deps.decisions.record(
     createdDecision(

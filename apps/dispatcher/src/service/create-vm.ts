@@ -166,6 +166,15 @@ export function createdDecision(request: CreateRequest, made: Made, reason: stri
   };
 }
 
+/** The made VM's fields as a dispatch record and a pool record both keep them. */
+export function madeVm(made: Made): { instance_id: string; machine: string; hourly_price: number | null } {
+  return {
+    instance_id: made.instance.id,
+    machine: made.choice.key,
+    hourly_price: made.choice.hourlyPrice ?? null,
+  };
+}
+
 async function tryChoice(
   deps: ServiceDeps,
   context: CreateContext,

@@ -2,7 +2,7 @@ import type { Route } from '@forgejo-fleet/config';
 import type { Instance } from '@forgejo-fleet/providers';
 import type { DispatchRecord, WarmVm } from '@forgejo-fleet/store';
 import type { UsageMeter } from '../budgets.js';
-import { type CreateContext, type CreateRequest, createdDecision, createVm } from '../create-vm.js';
+import { type CreateContext, type CreateRequest, createdDecision, createVm, madeVm } from '../create-vm.js';
 import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
 import { STORE_TAG } from '../ownership.js';
@@ -228,12 +228,14 @@ export class WarmPool {
       request.log.warn({ reason: outcome.reason }, 'warm vm not created');
       return;
     }
-    const { instance, choice } = outcome;
-    const booting = await deps.store.updateWarm(id, ['creating'], 'booting', deps.clock.now(), {
-      instance_id: instance.id,
-      machine: choice.key,
-      hourly_price: choice.hourlyPrice ?? null,
-    });
+    const { instance } = outcome;
+    const booting = await deps.store.updateWarm(
+      id,
+      ['creating'],
+      'booting',
+      deps.clock.now(),
+      madeVm(outcome),
+    );
     await deps.decisions.record(
       createdDecision(
         request,
