@@ -1,6 +1,6 @@
+import { fakeClock } from '@forgejo-fleet/runtime/testing';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { fakeClock } from '../__fixtures__/fake-clock.js';
 import { createMetrics } from '../metrics.js';
 import { createDispatcherClient } from './client.js';
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
+import { fakeClock } from '@forgejo-fleet/runtime/testing';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { fakeClock } from '../__fixtures__/fake-clock.js';
 import type { DispatcherClient, ReconcileOutcome } from './client.js';
 import { createReconcileNotifier } from './reconcile-notifier.js';
 

@@ -1,5 +1,5 @@
+import type { Clock } from '@forgejo-fleet/runtime';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
 import type { DispatcherClient } from './client.js';
 
 /**

@@ -69,7 +69,9 @@ describe('forgejo-fleet why', () => {
       { FORGEJO_FLEET_TOKEN: 't' },
     );
     expect(await why(['d1'], t.io)).toBe(EXIT.failure);
-    expect(t.err.join('')).toContain('cannot reach the dispatcher at http://127.0.0.1:8080');
+    expect(t.err.join('')).toContain(
+      'no usable answer from the dispatcher at http://127.0.0.1:8080: no answer after 1 attempt(s): connect ECONNREFUSED',
+    );
   });
 
   it.each([[[]], [['a', 'b']], [['d1', '--nope']]])('is a usage error for %j', async (argv) => {

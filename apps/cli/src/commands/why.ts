@@ -51,7 +51,7 @@ export async function why(argv: readonly string[], io: CliIo & { fetch?: Fetch }
   if (result.kind === 'refused') {
     io.stderr(`forgejo-fleet why: the dispatcher answered ${result.status}: ${result.message}\n`);
   } else {
-    io.stderr(`forgejo-fleet why: cannot reach the dispatcher at ${url}: ${result.message}\n`);
+    io.stderr(`forgejo-fleet why: no usable answer from the dispatcher at ${url}: ${result.message}\n`);
   }
   return EXIT.failure;
 }

@@ -1,11 +1,6 @@
-import type { DispatchJob } from '@forgejo-fleet/store';
-
 /**
- * A dispatch request as the service takes it: plain data. The HTTP layer parses and validates the
- * wire body (zod) and passes the result in, so the service never depends on a wire schema.
+ * A dispatch request as the service takes it: the wire contract's type, one definition for the
+ * server, the autoscaler and the CLI (packages/dispatch-api). The HTTP layer parses and validates the
+ * body with that package's schema and passes the plain data in; the service never sees HTTP.
  */
-export interface DispatchRequest {
-  readonly scope: string;
-  readonly labels: readonly string[];
-  readonly job?: DispatchJob | undefined;
-}
+export type { DispatchRequest } from '@forgejo-fleet/dispatch-api';
