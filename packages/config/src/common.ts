@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+// Shared with the providers' schemas, so it lives in the runtime kit; re-exported for config's own use.
+export { HttpUrl } from '@forgejo-fleet/runtime/config';
+
 /** A stable identifier: providers, routes, clients, fleet id. Lowercase so it fits every cloud's tag rules. */
 export const Name = z
   .string({ error: 'expected a name' })
@@ -7,27 +10,6 @@ export const Name = z
     /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/,
     'expected lowercase letters, digits and "-", at most 32 characters',
   );
-
-export function HttpUrl(what: string) {
-  return z.string({ error: `expected ${what} as an http(s) URL` }).superRefine((text, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      ctx.addIssue({
-        code: 'custom',
-        message: `invalid URL "${text}" (expected ${what}, e.g. https://host:port)`,
-      });
-      return;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      ctx.addIssue({ code: 'custom', message: `URL "${text}" must use http or https` });
-    }
-    if (url.username !== '' || url.password !== '') {
-      ctx.addIssue({ code: 'custom', message: 'URL must not contain credentials; use the *_file options' });
-    }
-  });
-}
 
 export const Listen = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),

@@ -1,3 +1,5 @@
+// The zod primitives live in the runtime kit (the providers' schemas use them too); same names here.
+export { Duration, formatDuration, parseDuration, Secret, SecretRef } from '@forgejo-fleet/runtime/config';
 export { type AutoscalerScopeEntry, checkAutoscalerConfig } from './autoscaler/checks.js';
 export { type AutoscalerConfig, loadAutoscalerConfig, parseAutoscalerConfig } from './autoscaler/load.js';
 export { AutoscalerConfigShape } from './autoscaler/schema.js';
@@ -9,9 +11,8 @@ export {
   loadDispatcherConfig,
   parseDispatcherConfig,
 } from './dispatcher/load.js';
-export * from './dispatcher/providers/index.js';
+export * from './dispatcher/provider-config.js';
 export { DispatcherConfigShape, Route, RunnerInstall } from './dispatcher/schema.js';
-export { Duration, formatDuration, parseDuration } from './duration.js';
 export { ConfigError, type ConfigIssue, formatIssue, formatPath } from './issues.js';
 export * from './routing.js';
-export { resolveSecret, Secret, SecretError, SecretRef } from './secret.js';
+export { resolveSecret, SecretError } from './secret.js';

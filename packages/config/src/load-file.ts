@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { Resolved } from '@forgejo-fleet/runtime/config';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue, fromZodIssues } from './issues.js';
 import { resolveSecrets } from './resolve-secrets.js';
-import type { Resolved, SecretSources } from './secret.js';
+import type { SecretSources } from './secret.js';
 import { readYaml } from './yaml-file.js';
 
 export interface LoadOptions {

@@ -1,12 +1,6 @@
+import { type Resolved, Secret, SecretRef } from '@forgejo-fleet/runtime/config';
 import type { ConfigIssue, ConfigPath } from './issues.js';
-import {
-  type Resolved,
-  resolveSecret,
-  Secret,
-  SecretError,
-  SecretRef,
-  type SecretSources,
-} from './secret.js';
+import { resolveSecret, SecretError, type SecretSources } from './secret.js';
 
 /**
  * Reads every secret a checked config refers to and returns a copy holding `Secret`s. A ref

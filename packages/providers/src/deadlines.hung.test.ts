@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CallTimeouts, type DispatcherConfig, parseDispatcherConfig } from '@forgejo-fleet/config';
 import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadedProviderYaml } from './__fixtures__/loaded-config.js';
+import type { CallTimeouts } from './config-schema.js';
 import { createEc2Provider } from './ec2/index.js';
 import { type InstanceSpec, ProviderError } from './provider.js';
 import { createProvider, sharedProviderDeps } from './registry.js';
@@ -50,33 +51,6 @@ const SPEC: InstanceSpec = {
   tags: FLEET_TAGS,
 };
 
-/** One provider entry, parsed as the dispatcher parses it (secrets from env). */
-function providerConfig(entry: string, env: Record<string, string> = {}) {
-  const config: DispatcherConfig = parseDispatcherConfig(
-    `
-fleet_id: acme-ci
-forgejo: { api_url: "http://127.0.0.1:9", instance_url: "https://git.example.com", token_env: FT }
-providers:
-  p:
-${entry
-  .trim()
-  .split('\n')
-  .map((line) => `    ${line}`)
-  .join('\n')}
-routes:
-  - { name: small, labels: [linux], providers: [p] }
-scopes:
-  org:acme: {}
-clients:
-  - { name: autoscaler, token_env: CT, scopes: ['*'] }
-`,
-    { file: 'hung.yaml', env: { FT: 'forgejo-token', CT: 'client-token-0123456789', ...env } },
-  );
-  const provider = config.providers.p;
-  if (provider === undefined) throw new Error('no provider p');
-  return provider;
-}
-
 /** Short deadlines for the test; the config's minimum (1 s) is for operators. */
 function short(ms: number): CallTimeouts {
   return { create: ms, get: ms, list: ms, delete: ms };
@@ -108,7 +82,7 @@ function runInstancesCalls(server: HungServer): number {
 describe('a cloud API that accepts and never answers', () => {
   it('EC2 (real SDK client): create fails at its deadline as transient, RunInstances sent at most 3 times', async () => {
     const server = await hungServer();
-    const config = { ...providerConfig(EC2_ENTRY(server.url), AWS_ENV), call_timeouts: short(400) };
+    const config = { ...loadedProviderYaml(EC2_ENTRY(server.url), AWS_ENV), call_timeouts: short(400) };
     const provider = createProvider('aws', config, undefined, sharedProviderDeps());
 
     const { error, ms } = await timed(provider.create(SPEC));
@@ -127,7 +101,7 @@ describe('a cloud API that accepts and never answers', () => {
     const server = await hungServer();
     // No deadline wrapper here: the provider's own loop runs to its end. Deadlines of 1 s give
     // each request 250 ms (a quarter), so the three sends and the lookup take about 2 s.
-    const entry = providerConfig(EC2_ENTRY(server.url), AWS_ENV);
+    const entry = loadedProviderYaml(EC2_ENTRY(server.url), AWS_ENV);
     if (entry.kind !== 'ec2') throw new Error('expected an ec2 entry');
     const config = { ...entry, call_timeouts: short(1_000) };
     const provider = createEc2Provider('aws', config, undefined, { clock: virtualClock() });
@@ -153,7 +127,10 @@ server_types: [cpx22]
 locations: [fsn1]
 image: {id: 4711}
 `;
-    const config = { ...providerConfig(entry, { HT: 'hcloud-token-0123456789' }), call_timeouts: short(300) };
+    const config = {
+      ...loadedProviderYaml(entry, { HT: 'hcloud-token-0123456789' }),
+      call_timeouts: short(300),
+    };
     const provider = createProvider('hz', config, undefined, sharedProviderDeps());
 
     const { error, ms } = await timed(provider.create(SPEC));
@@ -178,7 +155,10 @@ locations: [fsn1]
 image: ubuntu-24.04
 `;
     const timeouts = { ...short(60_000), [verb]: 250 };
-    const config = { ...providerConfig(entry, { HT: 'hcloud-token-0123456789' }), call_timeouts: timeouts };
+    const config = {
+      ...loadedProviderYaml(entry, { HT: 'hcloud-token-0123456789' }),
+      call_timeouts: timeouts,
+    };
     const provider = createProvider('hz', config, undefined, sharedProviderDeps());
     const call = {
       get: () => provider.get('42'),
@@ -205,7 +185,7 @@ command: [${script}]
 timeout: 10s
 env: { FIXTURE_PID_FILE: ${pidFile} }
 `;
-    const config = { ...providerConfig(entry), call_timeouts: short(300) };
+    const config = { ...loadedProviderYaml(entry), call_timeouts: short(300) };
     const provider = createProvider('local', config, undefined, { shell: { killGraceMs: 100 } });
 
     const { error, ms } = await timed(provider.create(SPEC));

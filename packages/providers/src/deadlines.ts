@@ -1,5 +1,5 @@
-import type { CallTimeouts, CallVerb } from '@forgejo-fleet/config';
 import { abortError } from '@forgejo-fleet/runtime';
+import type { CallTimeouts, CallVerb } from './config-schema.js';
 import type { CallOptions, Instance, InstanceSpec, Provider } from './provider.js';
 import { ProviderError } from './provider.js';
 

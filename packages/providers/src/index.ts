@@ -48,15 +48,18 @@ export {
   type ProviderErrorClass,
 } from './provider.js';
 export {
-  type AnyProviderConfig,
-  type CredentialsByKind,
-  createProvider,
-  type ProviderConfigOf,
   type ProviderDeps,
   type ProviderModule,
-  providerModules,
-  sharedProviderDeps,
-} from './registry.js';
+  ScopeOverrideError,
+} from './provider-module.js';
+export { createProvider, providerModules, sharedProviderDeps } from './registry.js';
+export type {
+  AnyProviderConfig,
+  CallTimeouts,
+  CallVerb,
+  ProviderConfigOf,
+  ProviderKind,
+} from './schemas.js';
 export {
   API_VERSION as SHELL_API_VERSION,
   createShellProvider,

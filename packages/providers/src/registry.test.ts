@@ -1,47 +1,98 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadDispatcherConfig, PROVIDER_KINDS } from '@forgejo-fleet/config';
+import { Secret } from '@forgejo-fleet/runtime/config';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadedOverride, loadedProvider } from './__fixtures__/loaded-config.js';
+import { ScopeOverrideError } from './provider-module.js';
 import { createProvider, providerModules, sharedProviderDeps } from './registry.js';
+import { PROVIDER_KINDS, providerSchemas } from './schemas.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-function exampleConfig() {
-  return loadDispatcherConfig(`${root}config.example.yaml`, {
-    env: { CREDENTIALS_DIRECTORY: '/run/credentials/fleet' },
-    readFile: (path) =>
-      path.startsWith('/run/credentials/') ? `secret:${path}` : readFileSync(path, 'utf8'),
-  });
+interface ExampleConfig {
+  readonly providers: Record<string, { kind: string }>;
+  readonly scopes: Record<string, { providers?: Record<string, unknown> }>;
 }
 
+function example(): ExampleConfig {
+  return parse(readFileSync(`${root}config.example.yaml`, 'utf8')) as ExampleConfig;
+}
+
+function exampleProvider(name: string) {
+  const entry = example().providers[name];
+  if (entry === undefined) throw new Error(`config.example.yaml has no provider ${name}`);
+  return loadedProvider(entry);
+}
+
+const SHELL = loadedProvider({ kind: 'shell', command: ['/usr/bin/true'] });
+const HETZNER = loadedProvider({
+  kind: 'hetzner',
+  token_file: 'hcloud-token',
+  server_types: ['cpx22'],
+  locations: ['fsn1'],
+  image: 'ubuntu-24.04',
+});
+
 describe('provider registry', () => {
-  it('has one module for every provider kind the config knows', () => {
-    expect(Object.keys(providerModules).sort()).toEqual([...PROVIDER_KINDS].sort());
-    for (const [kind, module] of Object.entries(providerModules)) expect(module.kind).toBe(kind);
+  it('has one module for every kind of the schemas list, in its order', () => {
+    expect(Object.keys(providerModules)).toEqual(PROVIDER_KINDS);
+    expect(PROVIDER_KINDS).toEqual(['ec2', 'hetzner', 'shell']);
   });
 
+  it.each(providerSchemas.map((schema) => [schema.kind, schema] as const))(
+    "%s: the list's kind is the one its options schema accepts",
+    (kind, schema) => {
+      const parsed = schema.options.safeParse({ kind: kind === 'ec2' ? 'hetzner' : 'ec2' });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues.some((issue) => issue.path.join('.') === 'kind')).toBe(true);
+    },
+  );
+
   it('builds every provider of config.example.yaml, and the scope overrides, without calling anything', () => {
-    const config = exampleConfig();
+    const config = example();
     const deps = sharedProviderDeps();
-    for (const [name, entry] of Object.entries(config.providers)) {
+    for (const [name, raw] of Object.entries(config.providers)) {
+      const entry = loadedProvider(raw);
       const provider = createProvider(name, entry, undefined, deps);
       expect(provider).toMatchObject({ name, kind: entry.kind });
       expect(provider.choices.length).toBeGreaterThan(0);
-      for (const scope of config.scopes) {
-        const override = scope.providers[name];
-        if (override !== undefined) expect(createProvider(name, entry, override, deps).kind).toBe(entry.kind);
+      for (const scope of Object.values(config.scopes)) {
+        const override = scope.providers?.[name];
+        if (override === undefined) continue;
+        const scoped = createProvider(name, entry, loadedOverride(entry.kind, override), deps);
+        expect(scoped.kind).toBe(entry.kind);
       }
     }
-    function entry(name: string) {
-      const found = config.providers[name];
-      if (found === undefined) throw new Error(`config.example.yaml has no provider ${name}`);
-      return found;
-    }
-    const hetzner = createProvider('hetzner-fsn', entry('hetzner-fsn'));
+    const hetzner = createProvider('hetzner-fsn', exampleProvider('hetzner-fsn'));
     expect(hetzner.choices.map((c) => c.key)).toEqual(['cpx22@fsn1', 'cpx22@nbg1', 'cx23@fsn1', 'cx23@nbg1']);
-    const ec2 = createProvider('aws-eu', entry('aws-eu'));
+    const ec2 = createProvider('aws-eu', exampleProvider('aws-eu'));
     expect(ec2.choices[0]?.market).toBe('spot');
     expect(ec2.choices.at(-1)?.market).toBe('on-demand');
     expect(typeof ec2.deleteMany).toBe('function');
+  });
+
+  it.each([
+    ['hetzner', HETZNER, { token: 'plain-text' }, 'token: expected a secret read by the config loader'],
+    ['hetzner', HETZNER, { token_file: 'hcloud-token-acme' }, 'Unrecognized key: "token_file"'],
+    [
+      'shell',
+      SHELL,
+      { secret_files: [{ name: 'T', value: 'plain' }] },
+      'secret_files[0].value: expected a secret read by the config loader',
+    ],
+  ])(
+    '%s: a scope override not in its loaded shape is refused, naming the field',
+    (_kind, entry, override, message) => {
+      expect(() => createProvider('p', entry, override)).toThrow(ScopeOverrideError);
+      expect(() => createProvider('p', entry, override)).toThrow(message);
+    },
+  );
+
+  it('a loaded scope override of each kind is accepted', () => {
+    expect(createProvider('p', HETZNER, { token: new Secret('scope-token', 'test') }).kind).toBe('hetzner');
+    expect(createProvider('p', SHELL, { secret_files: [] }).kind).toBe('shell');
+    const ec2 = exampleProvider('aws-eu');
+    expect(createProvider('p', ec2, { profile: 'scope', role_arn: undefined }).kind).toBe('ec2');
   });
 });

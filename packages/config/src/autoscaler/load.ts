@@ -1,5 +1,5 @@
+import type { Resolved } from '@forgejo-fleet/runtime/config';
 import { type LoadOptions, type ParseOptions, parseConfig, readConfigText } from '../load-file.js';
-import type { Resolved } from '../secret.js';
 import { type CheckedAutoscalerConfig, checkAutoscalerConfig } from './checks.js';
 import { AutoscalerConfigShape } from './schema.js';
 

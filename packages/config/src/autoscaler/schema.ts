@@ -1,7 +1,6 @@
+import { Duration, withSecret } from '@forgejo-fleet/runtime/config';
 import { z } from 'zod';
 import { HttpUrl, Listen, Log } from '../common.js';
-import { Duration } from '../duration.js';
-import { withSecret } from '../secret.js';
 
 export const AutoscalerForgejo = z.strictObject({
   api_url: HttpUrl('the Forgejo URL the autoscaler calls'),

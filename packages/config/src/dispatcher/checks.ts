@@ -1,11 +1,11 @@
 import { formatScope, parseScope, type Scope, ScopeSyntaxError } from '@forgejo-fleet/forgejo';
+import type { SecretRef } from '@forgejo-fleet/runtime/config';
 import type { z } from 'zod';
 import { runnerLabelName } from '../common.js';
 import { type ConfigIssue, fromZodIssues } from '../issues.js';
 import { findAmbiguousRoutes } from '../routing.js';
 import { parseScopeKeys } from '../scope-keys.js';
-import type { SecretRef } from '../secret.js';
-import { providerKinds } from './providers/index.js';
+import { scopeCredentialsSchema } from './provider-config.js';
 import type { DispatcherConfigShape } from './schema.js';
 
 type Parsed = z.infer<typeof DispatcherConfigShape>;
@@ -191,7 +191,7 @@ function checkScopes(parsed: Parsed, providerNames: string[], issues: ConfigIssu
         });
         continue;
       }
-      const schema = providerKinds[provider.kind].credentials;
+      const schema = scopeCredentialsSchema(provider.kind);
       const result = schema.safeParse(raw);
       if (result.success) overrides[name] = result.data;
       else {

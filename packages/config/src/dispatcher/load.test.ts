@@ -1,7 +1,7 @@
+import { Secret } from '@forgejo-fleet/runtime/config';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError } from '../issues.js';
-import { Secret } from '../secret.js';
 import { parseDispatcherConfig } from './load.js';
 
 const files: Record<string, string> = {

@@ -1,7 +1,7 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Resolved, Secret } from '@forgejo-fleet/runtime/config';
 import type { ConfigIssue } from '../issues.js';
 import { type LoadOptions, type ParseOptions, parseConfig, readConfigText } from '../load-file.js';
-import type { Resolved, Secret } from '../secret.js';
 import { type CheckedDispatcherConfig, checkDispatcherConfig } from './checks.js';
 import { DispatcherConfigShape } from './schema.js';
 

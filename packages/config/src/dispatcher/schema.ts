@@ -1,8 +1,7 @@
+import { Duration, withSecret } from '@forgejo-fleet/runtime/config';
 import { z } from 'zod';
 import { HttpUrl, LabelName, Listen, Log, Name, RunnerLabel } from '../common.js';
-import { Duration } from '../duration.js';
-import { withSecret } from '../secret.js';
-import { ProviderConfig } from './providers/index.js';
+import { ProviderConfig } from './provider-config.js';
 
 export const Forgejo = withSecret(
   {

@@ -1,10 +1,13 @@
-import type { CallTimeouts, DispatcherConfig } from '@forgejo-fleet/config';
+import type { Resolved } from '@forgejo-fleet/runtime/config';
+import type { z } from 'zod';
+import type { CallTimeouts } from '../config-schema.js';
+import type { Ec2Provider, Ec2ResolvedCredentials } from './config-schema.js';
 
 /** A `kind: ec2` provider entry of the loaded dispatcher config (secrets resolved). */
-export type Ec2ProviderConfig = Extract<DispatcherConfig['providers'][string], { kind: 'ec2' }>;
+export type Ec2ProviderConfig = Resolved<z.output<typeof Ec2Provider>>;
 
 /** The credentials block of an EC2 provider, or a scope's override of it (secrets resolved). */
-export type Ec2CredentialsConfig = NonNullable<Ec2ProviderConfig['credentials']>;
+export type Ec2CredentialsConfig = z.output<typeof Ec2ResolvedCredentials>;
 
 /** What the provider reads of its config; limits, cooldowns and concurrency are the dispatcher's. */
 export type Ec2ProviderOptions = Pick<

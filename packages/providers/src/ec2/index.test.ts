@@ -1,5 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { Secret } from '@forgejo-fleet/config';
+import { Secret } from '@forgejo-fleet/runtime/config';
 import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { type InstanceSpec, type MachineChoice, ProviderError } from '../provider.js';

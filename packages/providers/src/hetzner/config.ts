@@ -1,7 +1,9 @@
-import type { DispatcherConfig, Secret } from '@forgejo-fleet/config';
+import type { Resolved } from '@forgejo-fleet/runtime/config';
+import type { z } from 'zod';
+import type { HetznerProvider, HetznerResolvedCredentials } from './config-schema.js';
 
 /** A `kind: hetzner` provider entry of the loaded dispatcher config (secrets resolved). */
-export type HetznerProviderConfig = Extract<DispatcherConfig['providers'][string], { kind: 'hetzner' }>;
+export type HetznerProviderConfig = Resolved<z.output<typeof HetznerProvider>>;
 
 /** What the provider reads of its config; limits, cooldowns and concurrency are the dispatcher's. */
 export type HetznerProviderOptions = Pick<
@@ -19,6 +21,4 @@ export type HetznerProviderOptions = Pick<
 >;
 
 /** A scope's override: its own project token. */
-export interface HetznerCredentialsConfig {
-  readonly token: Secret;
-}
+export type HetznerCredentialsConfig = z.output<typeof HetznerResolvedCredentials>;

@@ -1,4 +1,4 @@
-import { Secret } from '@forgejo-fleet/config';
+import { Secret } from '@forgejo-fleet/runtime/config';
 import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { type RunningFakeHetzner, startFakeHetzner } from '@forgejo-fleet/testkit';
 import { Agent } from 'undici';

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Secret } from '@forgejo-fleet/config';
+import { Secret } from '@forgejo-fleet/runtime/config';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type InstanceSpec, ProviderError } from '../provider.js';
 import { createShellProvider, type ShellProviderDeps, type ShellProviderOptions } from './index.js';

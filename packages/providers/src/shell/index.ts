@@ -1,7 +1,8 @@
-import type { CallTimeouts, DispatcherConfig } from '@forgejo-fleet/config';
 import { abortError, formatZodPath } from '@forgejo-fleet/runtime';
+import type { Resolved } from '@forgejo-fleet/runtime/config';
 import { execa as defaultExeca } from 'execa';
 import type { z } from 'zod';
+import type { CallTimeouts } from '../config-schema.js';
 import {
   type CallOptions,
   DEFAULT_CHOICE,
@@ -11,6 +12,7 @@ import {
   ProviderError,
   type ProviderErrorClass,
 } from '../provider.js';
+import type { ShellProvider } from './config-schema.js';
 import {
   API_VERSION,
   EXIT,
@@ -25,7 +27,7 @@ import { ApiVersion, ErrorOutput, InstanceOutput, ListOutput } from './schema.js
 export { API_VERSION, EXIT, VERBS, type Verb } from './protocol.js';
 
 /** A `kind: shell` provider entry of the loaded dispatcher config (secrets resolved). */
-export type ShellProviderConfig = Extract<DispatcherConfig['providers'][string], { kind: 'shell' }>;
+export type ShellProviderConfig = Resolved<z.output<typeof ShellProvider>>;
 
 /**
  * The part of the config the exec protocol needs; limits and prices are the dispatcher's.

@@ -1,5 +1,23 @@
+// The parts every provider's config schema shares. Schema files load only zod and the runtime
+// kit's config primitives, never an SDK (the config package imports them through ./schemas.ts).
+import { Duration, formatDuration } from '@forgejo-fleet/runtime/config';
 import { z } from 'zod';
-import { Duration, formatDuration } from '../../duration.js';
+
+/**
+ * What one provider kind adds to the dispatcher config, listed in ../schemas.ts: the config
+ * package builds `providers.<name>` (a union discriminated by `kind`) and the scope overrides
+ * from these, so a kind's config lives in its own folder.
+ */
+export interface ProviderSchema<K extends string = string> {
+  readonly kind: K;
+  /** One `providers.<name>` entry of this kind. */
+  readonly options: z.ZodType<{ readonly kind: K }>;
+  /** What `scopes.<scope>.providers.<name>` may set for a provider of this kind. */
+  readonly credentials: z.ZodType;
+}
+
+/** Hourly prices per machine type, used for money budgets (optional). */
+export const HourlyPrices = z.record(z.string().min(1), z.number().nonnegative());
 
 /** The provider verbs that get a deadline; `deleteMany` shares `delete`'s. */
 export const CALL_VERBS = ['create', 'get', 'list', 'delete'] as const;

@@ -1,9 +1,6 @@
+import { Duration, HttpUrl, ResolvedSecret, withSecret } from '@forgejo-fleet/runtime/config';
 import { z } from 'zod';
-import { HttpUrl } from '../../common.js';
-import { Duration } from '../../duration.js';
-import { withSecret } from '../../secret.js';
-import { CloudCallTimeouts } from './call-timeouts.js';
-import { HourlyPrices } from './ec2.js';
+import { CloudCallTimeouts, HourlyPrices, type ProviderSchema } from '../config-schema.js';
 
 /** An image by name (`ubuntu-24.04`), by id, or the newest snapshot matching a label selector. */
 export const HetznerImage = z.union([
@@ -37,3 +34,13 @@ export const HetznerProvider = withSecret(
   true,
 );
 export type HetznerProvider = z.infer<typeof HetznerProvider>;
+
+/** The `hetzner` kind's part of the dispatcher config (listed in ../schemas.ts). */
+export const hetznerSchema = {
+  kind: 'hetzner',
+  options: HetznerProvider,
+  credentials: HetznerCredentials,
+} as const satisfies ProviderSchema<'hetzner'>;
+
+/** A scope's own project token, read by the config loader, as the registry receives it. */
+export const HetznerResolvedCredentials = z.strictObject({ token: ResolvedSecret });

@@ -1,11 +1,6 @@
+import { Duration, HttpUrl, ResolvedSecret, SecretRef, secretFields } from '@forgejo-fleet/runtime/config';
 import { z } from 'zod';
-import { HttpUrl } from '../../common.js';
-import { Duration } from '../../duration.js';
-import { SecretRef, secretFields } from '../../secret.js';
-import { CloudCallTimeouts } from './call-timeouts.js';
-
-/** Hourly prices per machine type, used for money budgets (optional). */
-export const HourlyPrices = z.record(z.string().min(1), z.number().nonnegative());
+import { CloudCallTimeouts, HourlyPrices, type ProviderSchema } from '../config-schema.js';
 
 /** Per-scope (or default) AWS credentials: the default chain, a profile, a role to assume, or static keys. */
 export const Ec2Credentials = z
@@ -120,3 +115,22 @@ export const Ec2Provider = z
     }
   });
 export type Ec2Provider = z.infer<typeof Ec2Provider>;
+
+/** The `ec2` kind's part of the dispatcher config (listed in ../schemas.ts). */
+export const ec2Schema = {
+  kind: 'ec2',
+  options: Ec2Provider,
+  credentials: Ec2Credentials,
+} as const satisfies ProviderSchema<'ec2'>;
+
+/**
+ * `Ec2Credentials` after the config loader read its secrets, as the registry receives a scope's
+ * override (untyped: the config keeps overrides by provider name, not by kind).
+ */
+export const Ec2ResolvedCredentials = z.strictObject({
+  profile: z.string().optional(),
+  role_arn: z.string().optional(),
+  external_id: ResolvedSecret.optional(),
+  access_key_id: ResolvedSecret.optional(),
+  secret_access_key: ResolvedSecret.optional(),
+});

@@ -1,7 +1,6 @@
+import { Duration, ResolvedSecret, SecretRef } from '@forgejo-fleet/runtime/config';
 import { z } from 'zod';
-import { Duration } from '../../duration.js';
-import { SecretRef } from '../../secret.js';
-import { ShellCallTimeouts, withCallDefaults } from './call-timeouts.js';
+import { type ProviderSchema, ShellCallTimeouts, withCallDefaults } from '../config-schema.js';
 
 const ENV_NAME = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name');
 
@@ -72,3 +71,15 @@ export const ShellCredentials = z
   .transform(({ secret_env, secret_files }, ctx) => ({
     secret_files: mergeSecrets(secret_files, secret_env, ctx),
   }));
+
+/** The `shell` kind's part of the dispatcher config (listed in ../schemas.ts). */
+export const shellSchema = {
+  kind: 'shell',
+  options: ShellProvider,
+  credentials: ShellCredentials,
+} as const satisfies ProviderSchema<'shell'>;
+
+/** A scope's extra secrets for the command, read by the config loader, as the registry receives them. */
+export const ShellResolvedCredentials = z.strictObject({
+  secret_files: z.array(z.strictObject({ name: z.string(), value: ResolvedSecret })),
+});

@@ -1,7 +1,7 @@
+import { SecretRef } from '@forgejo-fleet/runtime/config';
 import { describe, expect, it } from 'vitest';
-import { SecretRef } from '../../secret.js';
-import { CLOUD_CALL_TIMEOUTS } from './call-timeouts.js';
-import { ProviderConfig } from './index.js';
+import { CLOUD_CALL_TIMEOUTS } from './config-schema.js';
+import { Ec2Provider, providerSchemas, ShellProvider } from './schemas.js';
 
 const EC2 = {
   kind: 'ec2',
@@ -18,8 +18,15 @@ const HETZNER = {
 };
 const SHELL = { kind: 'shell', command: ['/usr/bin/provider'] };
 
-function issues(input: unknown): string[] {
-  const parsed = ProviderConfig.safeParse(input);
+/** One entry parsed by its kind's schema, as the config's union of them does. */
+function parsedBy(input: { readonly kind: string; readonly [key: string]: unknown }) {
+  const schema = providerSchemas.find((s) => s.kind === input.kind);
+  if (schema === undefined) throw new Error(`no kind ${input.kind}`);
+  return schema.options.safeParse(input);
+}
+
+function issues(input: { readonly kind: string; readonly [key: string]: unknown }): string[] {
+  const parsed = parsedBy(input);
   return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
 }
 
@@ -28,12 +35,13 @@ describe('call_timeouts', () => {
     ['ec2', EC2],
     ['hetzner', HETZNER],
   ])('%s defaults every verb to the cloud defaults', (_kind, entry) => {
-    expect(ProviderConfig.parse(entry).call_timeouts).toEqual(CLOUD_CALL_TIMEOUTS);
+    const parsed = parsedBy(entry);
+    expect(parsed.success && parsed.data.call_timeouts).toEqual(CLOUD_CALL_TIMEOUTS);
     expect(CLOUD_CALL_TIMEOUTS).toEqual({ create: 120_000, get: 30_000, list: 60_000, delete: 60_000 });
   });
 
   it('a verb set explicitly keeps the defaults of the others', () => {
-    const parsed = ProviderConfig.parse({ ...EC2, call_timeouts: { create: '5m' } });
+    const parsed = Ec2Provider.parse({ ...EC2, call_timeouts: { create: '5m' } });
     expect(parsed.call_timeouts).toEqual({ ...CLOUD_CALL_TIMEOUTS, create: 300_000 });
   });
 
@@ -45,7 +53,7 @@ describe('call_timeouts', () => {
       { create: 120_000, get: 10_000, list: 120_000, delete: 120_000 },
     ],
   ])('shell: timeout is the default of every verb (%j)', (extra, expected) => {
-    expect(ProviderConfig.parse({ ...SHELL, ...extra }).call_timeouts).toEqual(expected);
+    expect(ShellProvider.parse({ ...SHELL, ...extra }).call_timeouts).toEqual(expected);
   });
 
   it.each([
@@ -59,15 +67,13 @@ describe('call_timeouts', () => {
 
 describe('secrets by file or by env', () => {
   it('ec2 external_id comes from a file or from env', () => {
-    const fromEnv = ProviderConfig.parse({
+    const fromEnv = Ec2Provider.parse({
       ...EC2,
       credentials: { role_arn: 'arn:aws:iam::123456789012:role/x', external_id_env: 'EXT' },
     });
-    expect(fromEnv.kind === 'ec2' && fromEnv.credentials?.external_id).toEqual(new SecretRef({ env: 'EXT' }));
-    const fromFile = ProviderConfig.parse({ ...EC2, credentials: { external_id_file: 'ext' } });
-    expect(fromFile.kind === 'ec2' && fromFile.credentials?.external_id).toEqual(
-      new SecretRef({ file: 'ext' }),
-    );
+    expect(fromEnv.credentials?.external_id).toEqual(new SecretRef({ env: 'EXT' }));
+    const fromFile = Ec2Provider.parse({ ...EC2, credentials: { external_id_file: 'ext' } });
+    expect(fromFile.credentials?.external_id).toEqual(new SecretRef({ file: 'ext' }));
   });
 
   it.each(['external_id', 'access_key_id', 'secret_access_key'])(
@@ -86,12 +92,12 @@ describe('secrets by file or by env', () => {
   );
 
   it('shell secrets come from files and from env, as one list', () => {
-    const parsed = ProviderConfig.parse({
+    const parsed = ShellProvider.parse({
       ...SHELL,
       secret_files: { API_TOKEN: 'api-token' },
       secret_env: { REGION_KEY: 'FLEET_REGION_KEY' },
     });
-    expect(parsed.kind === 'shell' && parsed.secret_files).toEqual([
+    expect(parsed.secret_files).toEqual([
       { name: 'API_TOKEN', value: new SecretRef({ file: 'api-token' }) },
       { name: 'REGION_KEY', value: new SecretRef({ env: 'FLEET_REGION_KEY' }) },
     ]);
