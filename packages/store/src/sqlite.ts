@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { SqliteError } from 'better-sqlite3';
-import { openDatabase } from './connection.js';
+import { durably, openDatabase } from './connection.js';
 import { createDecisionLister } from './decision-query.js';
 import { decisionRow, toDecision } from './decision-row.js';
 import {
@@ -27,6 +27,7 @@ import {
   type NewDispatch,
   type Store,
   type UsageRow,
+  type WriteOptions,
 } from './types.js';
 import { warmPool } from './warm.js';
 import { writing } from './write-errors.js';
@@ -70,12 +71,15 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   let db: ReturnType<typeof openDatabase>;
   let migration: MigrationResult;
   let storeId: string;
+  let synced: ReturnType<typeof durably>;
   try {
     db = openFile(path);
     try {
       options.connection?.(db);
-      migration = migrate(db, now);
-      storeId = ensureStoreId(db, options.newStoreId ?? randomStoreId);
+      // Synced: every VM and registration is stamped with the store id from here on.
+      synced = durably(db);
+      migration = synced(() => migrate(db, now));
+      storeId = synced(() => ensureStoreId(db, options.newStoreId ?? randomStoreId));
     } catch (error) {
       db.close();
       throw unreadable(path, error);
@@ -213,7 +217,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async insert(dispatch) {
       open();
       checkTime('at', dispatch.at);
-      return writing(() => insert.immediate(dispatch));
+      // Synced: the 202 and the runner registration that follow rely on the intent.
+      return writing(() => synced(() => insert.immediate(dispatch)));
     },
 
     async get(id) {
@@ -226,12 +231,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return getByHandle(handle);
     },
 
-    async transition(id, from, to, at, patch = {}) {
+    async transition(id, from, to, at, patch = {}, options: WriteOptions = {}) {
       open();
       checkState('to', to);
       for (const [index, state] of from.entries()) checkState(`from.${index}`, state);
       checkTime('at', at);
-      return writing(() => transition.immediate(id, from, to, at, patch));
+      const write = () => transition.immediate(id, from, to, at, patch);
+      return writing(() => (options.durable === false ? write() : synced(write)));
     },
 
     async list(query) {
@@ -255,6 +261,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       if (!(DECISION_KINDS as readonly string[]).includes(decision.kind)) {
         throw new InvalidArgumentError('kind', `unknown decision kind ${JSON.stringify(decision.kind)}`);
       }
+      // Lazy (see Store.appendDecision): a decision explains, nothing recovers from it.
       const { lastInsertRowid } = writing(() => statements.appendDecision.run(decisionRow(decision)));
       return toDecision(statements.getDecision.get(lastInsertRowid));
     },
@@ -279,7 +286,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async insertWarm(vm) {
       open();
       checkTime('at', vm.at);
-      return writing(() => warm.insert(vm));
+      return writing(() => synced(() => warm.insert(vm)));
     },
 
     async getWarm(id) {
@@ -290,13 +297,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async updateWarm(id, from, to, at, patch = {}) {
       open();
       checkTime('at', at);
-      return writing(() => warm.update.immediate(id, from, to, at, patch));
+      return writing(() => synced(() => warm.update.immediate(id, from, to, at, patch)));
     },
 
     async claimWarm(route, dispatchId, at, exclude) {
       open();
       checkTime('at', at);
-      return writing(() => warm.claim(route, dispatchId, at, exclude?.providers ?? []));
+      return writing(() => synced(() => warm.claim(route, dispatchId, at, exclude?.providers ?? [])));
     },
 
     async listWarm() {

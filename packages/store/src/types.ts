@@ -83,6 +83,24 @@ export interface NewDispatch {
   readonly at: number;
 }
 
+/**
+ * How durable one write must be before it returns. Writes are synced by default: an outside call
+ * (a runner registration, a create, an answer to a client) may follow, and a power loss must
+ * not undo a write something outside already acted on (connection.ts).
+ */
+export interface WriteOptions {
+  /**
+   * `false`: the commit may be rolled back by a power loss or kernel panic (never by a process
+   * crash) until the next synced write. Only for writes whose loss the reconciler recovers
+   * exactly like a crash just before them: no outside call may depend on the write having
+   * happened, or the call must be found again by its tags.
+   */
+  readonly durable?: boolean;
+}
+
+/** A write that may be lost to a power loss (see WriteOptions.durable). */
+export const LAZY_WRITE = { durable: false } as const satisfies WriteOptions;
+
 /** Fields a transition may set alongside the new state. */
 export interface DispatchPatch {
   readonly runner?: DispatchRunner | null;
@@ -244,13 +262,17 @@ export interface Store {
     to: DispatchState,
     at: number,
     patch?: DispatchPatch,
+    options?: WriteOptions,
   ): Promise<DispatchRecord | undefined>;
   /** Newest first. */
   list(query: ListQuery): Promise<ListPage>;
   /** Every dispatch in a live state (for the reconciler). */
   listLive(): Promise<readonly DispatchRecord[]>;
   countLive(): Promise<LiveCounts>;
-  /** Appends to the decision log; the log is never rewritten. */
+  /**
+   * Appends to the decision log; the log is never rewritten. Not synced: decisions explain, they
+   * are never read back to recover, so a power loss may lose the newest (like the JSONL file).
+   */
   appendDecision(decision: NewDecision): Promise<Decision>;
   /** Oldest first. */
   listDecisions(query: DecisionQuery): Promise<readonly Decision[]>;

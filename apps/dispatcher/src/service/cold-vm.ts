@@ -1,5 +1,5 @@
 import type { Route } from '@forgejo-fleet/config';
-import type { DispatchRecord } from '@forgejo-fleet/store';
+import { type DispatchRecord, LAZY_WRITE } from '@forgejo-fleet/store';
 import type { Logger } from 'pino';
 import {
   type CreateContext,
@@ -65,10 +65,16 @@ async function recordCreated(
   made: Made,
 ): Promise<void> {
   const { provider, choice, instance } = made;
-  const booting = await deps.store.transition(record.id, ['provisioning'], 'booting', deps.clock.now(), {
-    provider,
-    ...madeVm(made),
-  });
+  // Not synced: a power loss that undoes it leaves `provisioning` with the VM up, which the
+  // reconciler's resume step adopts by its dispatch tag, as after a crash right after the create.
+  const booting = await deps.store.transition(
+    record.id,
+    ['provisioning'],
+    'booting',
+    deps.clock.now(),
+    { provider, ...madeVm(made) },
+    LAZY_WRITE,
+  );
   await deps.decisions.record(
     createdDecision(
       request,

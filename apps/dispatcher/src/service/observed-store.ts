@@ -8,8 +8,8 @@ import type { ServiceObserver } from './observer.js';
 export function observedStore(store: Store, observer: ServiceObserver): Store {
   return {
     ...bind(store),
-    async transition(id, from, to, at, patch) {
-      const record = await store.transition(id, from, to, at, patch);
+    async transition(id, from, to, at, patch, options) {
+      const record = await store.transition(id, from, to, at, patch, options);
       if (record) {
         const previous = record.transitions.at(-2);
         if (previous) observer.transition(record, previous.state, Math.max(0, at - previous.at));

@@ -1,7 +1,7 @@
 import { bootstrapFromConfig, renderUserData } from '@forgejo-fleet/cloud-init';
 import type { Route } from '@forgejo-fleet/config';
 import { parseScope } from '@forgejo-fleet/forgejo';
-import type { DispatchRecord, WarmVm } from '@forgejo-fleet/store';
+import { type DispatchRecord, LAZY_WRITE, type WarmVm } from '@forgejo-fleet/store';
 import type { UsageMeter } from './budgets.js';
 import { createColdVm } from './cold-vm.js';
 import type { CreateContext } from './create-vm.js';
@@ -42,7 +42,10 @@ export async function provision(
   }
   let registering = record;
   if (record.state === 'accepted') {
-    const moved = await store.transition(record.id, ['accepted'], 'registering', clock.now());
+    // Not synced: a power loss that undoes it leaves `accepted`, which resumes exactly like a
+    // crash during the registration call (register afresh; the first registration, never
+    // stored, is swept once the dispatch ends).
+    const moved = await store.transition(record.id, ['accepted'], 'registering', clock.now(), {}, LAZY_WRITE);
     if (!moved) return;
     registering = moved;
   }
@@ -68,6 +71,8 @@ export async function provision(
     return;
   }
   const runner = { id: registered.id, uuid: registered.uuid, name };
+  // Synced (the default): provider.create follows, and the VM it makes must find its dispatch
+  // in `provisioning` after any crash, a power loss included, to be adopted by its tag.
   const provisioning = await store.transition(record.id, ['registering'], 'provisioning', clock.now(), {
     runner,
   });
