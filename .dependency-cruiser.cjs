@@ -40,6 +40,22 @@ module.exports = {
       to: { path: '^packages/(providers|forgejo|cloud-init)/' },
     },
     {
+      name: 'providers-not-to-config',
+      severity: 'error',
+      comment:
+        "The config package builds its provider sections from the providers' own schemas (@forgejo-fleet/providers/schemas), never the other way round.",
+      from: { path: '^packages/providers/' },
+      to: { path: '^packages/config/' },
+    },
+    {
+      name: 'provider-schemas-load-no-sdk',
+      severity: 'error',
+      comment:
+        "The config package loads the providers' schemas (schemas.ts and every config-schema.ts): they must not load a cloud SDK, undici or execa, even through another module.",
+      from: { path: '^packages/providers/src/(schemas|config-schema|[^/]+/config-schema)[.]ts$' },
+      to: { path: 'node_modules/(@aws-sdk/|undici/|execa/)', reachable: true },
+    },
+    {
       name: 'no-reach-into-another-workspace',
       severity: 'error',
       comment:
@@ -74,7 +90,9 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|node_modules|coverage)/' },
+    // node_modules stay in the graph as leaves (doNotFollow above): excluding them would drop every
+    // import of an npm package, and provider-schemas-load-no-sdk could never see one.
+    exclude: { path: '(^|/)(dist|coverage)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     combinedDependencies: false,
