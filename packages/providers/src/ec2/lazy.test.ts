@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -44,5 +49,63 @@ describe('the lazily loaded EC2 provider', () => {
     expect((await provider.list({ 'forgejo-fleet': 'lazy' })).map((i) => i.id)).toEqual([made.id]);
     expect(await provider.get(made.id)).toMatchObject({ id: made.id });
     expect(await provider.deleteMany([made.id])).toEqual({ [made.id]: 'deleted' });
+  });
+});
+
+/**
+ * Runs __fixtures__/load-fleet.mjs in a fresh process (this file loads the SDK itself) and returns
+ * what it loaded of @aws-sdk, undici and execa after each of its steps.
+ */
+function loadedByStep(): Promise<Record<string, string[]>> {
+  const dir = mkdtempSync(join(tmpdir(), 'lazy-sdk-'));
+  const log = join(dir, 'loaded');
+  const fixture = (name: string) => fileURLToPath(new URL(`./__fixtures__/${name}`, import.meta.url));
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        '--import',
+        fixture('record-loads.mjs'),
+        fixture('load-fleet.mjs'),
+      ],
+      { env: { ...process.env, LOADED_LOG: log } },
+      (error, _stdout, stderr) => {
+        try {
+          if (error) throw new Error(`load-fleet.mjs failed: ${stderr}`);
+          const steps: Record<string, string[]> = {};
+          let current: string[] = [];
+          for (const line of readFileSync(log, 'utf8').split('\n').filter(Boolean)) {
+            if (line.startsWith('# ')) {
+              steps[line.slice(2)] = current;
+              current = [];
+            } else current.push(line);
+          }
+          resolve(steps);
+        } catch (e) {
+          reject(e);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
+  });
+}
+
+describe('what a fleet loads', () => {
+  it('a Hetzner or shell fleet never loads the AWS SDK; the schemas load no SDK, undici or execa', async () => {
+    const steps = await loadedByStep();
+    const sdk = (urls: string[] | undefined) =>
+      (urls ?? ['step missing']).filter((url) => !url.includes('/undici/') && !url.includes('/execa/'));
+
+    expect(steps.schemas).toEqual([]);
+    expect(sdk(steps['hetzner and shell built'])).toEqual([]);
+    // The recorder does see loads: the Hetzner provider's HTTP client is one.
+    expect(steps['hetzner and shell built']?.some((url) => url.includes('/undici/'))).toBe(true);
+    // An EC2 provider built but never called loads nothing either.
+    expect(sdk(steps['ec2 built'])).toEqual([]);
+    expect(steps['ec2 called']?.some((url) => url.includes('/@aws-sdk/client-ec2/'))).toBe(true);
   });
 });
