@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Secret } from '@forgejo-fleet/runtime/config';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadedOverride, loadedProvider } from './__fixtures__/loaded-config.js';
@@ -89,10 +90,49 @@ describe('provider registry', () => {
     },
   );
 
-  it('a loaded scope override of each kind is accepted', () => {
-    expect(createProvider('p', HETZNER, { token: new Secret('scope-token', 'test') }).kind).toBe('hetzner');
-    expect(createProvider('p', SHELL, { secret_files: [] }).kind).toBe('shell');
-    const ec2 = exampleProvider('aws-eu');
-    expect(createProvider('p', ec2, { profile: 'scope', role_arn: undefined }).kind).toBe('ec2');
+  it.each([
+    ['hetzner', HETZNER, { token_file: 'hcloud-token-acme' }],
+    ['shell', SHELL, { secret_files: { API_TOKEN: 'api-token' }, secret_env: { REGION: 'ACME_REGION' } }],
+    [
+      'ec2',
+      exampleProvider('aws-eu'),
+      { role_arn: 'arn:aws:iam::123456789012:role/acme', external_id_env: 'EXT' },
+    ],
+    ['ec2', exampleProvider('aws-eu'), { access_key_id_file: 'ak', secret_access_key_env: 'SK' }],
+  ])('%s: a scope override as the config loads it is accepted (%j)', (kind, entry, raw) => {
+    const override = loadedOverride(kind, raw, { ACME_REGION: 'eu', EXT: 'ext', SK: 'sk' });
+    expect(createProvider('p', entry, override).kind).toBe(kind);
+  });
+
+  it("shell: a scope's secrets come on top of the provider's own", async () => {
+    const dump = mkdtempSync(join(tmpdir(), 'registry-shell-'));
+    try {
+      const script = fileURLToPath(new URL('./shell/__fixtures__/scripted.sh', import.meta.url));
+      const entry = loadedProvider(
+        {
+          kind: 'shell',
+          command: ['/bin/sh', script],
+          env: { DUMP_DIR: dump },
+          secret_env: { OWN: 'OWN_ENV' },
+        },
+        { OWN_ENV: 'own-secret' },
+      );
+      const override = loadedOverride(
+        'shell',
+        { secret_env: { SCOPED: 'SCOPED_ENV' } },
+        { SCOPED_ENV: 'scoped-secret' },
+      );
+      const provider = createProvider('local', entry, override, {
+        shell: { env: { PATH: process.env.PATH ?? '' } },
+      });
+
+      await provider.delete('vm-1');
+
+      const env = readFileSync(join(dump, 'env'), 'utf8').split('\n');
+      expect(env).toContain('OWN=own-secret');
+      expect(env).toContain('SCOPED=scoped-secret');
+    } finally {
+      rmSync(dump, { recursive: true, force: true });
+    }
   });
 });
