@@ -33,7 +33,7 @@ interface JsonSchema {
   exclusiveMaximum?: number;
   maxLength?: number;
   maxItems?: number;
-  /** Set by packages/config's `Duration`: its accepted range. */
+  /** Set by the runtime kit's `Duration` (@forgejo-fleet/runtime/config): its accepted range. */
   'x-duration'?: { min: string; max: string };
   minLength?: number;
   minItems?: number;
