@@ -3,6 +3,7 @@ export { type Clock, sleepUnlessAborted, systemClock } from './clock.js';
 export { createLimiter, type Limiter } from './limiter.js';
 export { createLogger, type LoggerOptions, SECRET_PATHS } from './logger.js';
 export { every, type Loop, type LoopOptions } from './loop.js';
+export { packageVersion } from './package-version.js';
 export {
   backoffMs,
   isRetryableStatus,
