@@ -1,5 +1,7 @@
+import type { DispatcherConfig } from '@forgejo-fleet/config';
 import type { Store } from '@forgejo-fleet/store';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { countOverdue } from './overdue.js';
 import type { ServiceObserver } from './service/observer.js';
 
 const PHASE_BUCKETS = [0.05, 0.25, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600];
@@ -15,6 +17,18 @@ const PHASES: Record<string, string> = {
   'booting>finished': 'finished',
 };
 
+/** Live state the fleet gauges read at scrape time (absent in tests that only count events). */
+export interface MetricSources {
+  readonly config: Pick<DispatcherConfig, 'routes' | 'providers'>;
+  readonly now: () => number;
+  /** Today's use of every configured budget. */
+  budgets(): Promise<readonly { cap: string; used: number; limit: number }[]>;
+  /** Providers whose circuit is open now. */
+  openCircuits(): readonly string[];
+  /** The reconciler's period (the configured interval unless a test overrides it). */
+  readonly reconcileIntervalMs: number;
+}
+
 export interface DispatcherMetrics {
   readonly registry: Registry;
   readonly observer: ServiceObserver;
@@ -27,7 +41,10 @@ export interface DispatcherMetrics {
  * test process do not clash). Labels are routes, providers, states and outcomes: never an id or a
  * handle, so cardinality stays bounded by the config.
  */
-export function createDispatcherMetrics(store: Pick<Store, 'countLive' | 'listWarm'>): DispatcherMetrics {
+export function createDispatcherMetrics(
+  store: Pick<Store, 'countLive' | 'listWarm' | 'listLive'>,
+  sources?: MetricSources,
+): DispatcherMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'forgejo_fleet_dispatcher_' });
   const dispatches = new Counter({
@@ -79,6 +96,57 @@ export function createDispatcherMetrics(store: Pick<Store, 'countLive' | 'listWa
     help: 'VMs with our fleet id made by another store (a second dispatcher sharing fleet_id), by provider; never deleted by this one.',
     labelNames: ['provider'] as const,
     registers: [registry],
+  });
+  const lastPass = new Gauge({
+    name: 'forgejo_fleet_reconcile_last_pass_timestamp_seconds',
+    help: 'When the last reconcile pass ended (Unix seconds); compare with time() to see a stalled reconciler.',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'forgejo_fleet_reconcile_interval_seconds',
+    help: 'The reconciler period, so alerts can compare pass durations and ages with it.',
+    registers: [registry],
+    collect() {
+      if (sources) this.set(sources.reconcileIntervalMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'forgejo_fleet_dispatches_overdue',
+    help: 'Live dispatches past the timer the reconciler enforces for their state (plus two passes), by route and state; should be 0.',
+    labelNames: ['route', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!sources) return;
+      const grace = 2 * sources.reconcileIntervalMs;
+      const overdue = countOverdue(await store.listLive(), sources.config.routes, sources.now(), grace);
+      for (const { route, state, n } of overdue.values()) this.set({ route, state }, n);
+    },
+  });
+  new Gauge({
+    name: 'forgejo_fleet_budget_used_ratio',
+    help: "Today's use of each configured daily budget as a fraction of its cap (UTC day), by cap path.",
+    labelNames: ['cap'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!sources) return;
+      for (const { cap, used, limit } of await sources.budgets()) this.set({ cap }, used / limit);
+    },
+  });
+  new Gauge({
+    name: 'forgejo_fleet_provider_circuit_open',
+    help: 'Providers whose circuit is open (repeated fatal or transient failures): 1 while open.',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (!sources) return;
+      // Every configured provider gets a series (0 when closed), so a graph has a line per provider.
+      const open = new Set(sources.openCircuits());
+      for (const provider of Object.keys(sources.config.providers))
+        this.set({ provider }, open.has(provider) ? 1 : 0);
+    },
   });
   new Gauge({
     name: 'forgejo_fleet_live_vms',
@@ -132,6 +200,7 @@ export function createDispatcherMetrics(store: Pick<Store, 'countLive' | 'listWa
       },
       reconciled(ms) {
         reconcile.observe(ms / 1000);
+        lastPass.set((sources?.now() ?? Date.now()) / 1000);
       },
       foreignVms(provider, count) {
         foreignVms.set({ provider }, count);

@@ -56,7 +56,14 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
   const log = options.log ?? createLogger(config.log.level);
   // The dispatcher owns its store alone: the lock refuses a second dispatcher on the same file.
   const store = options.store ?? openSqliteStore(config.store.path, { lock: true });
-  const metrics = createDispatcherMetrics(store);
+  const metrics = createDispatcherMetrics(store, {
+    config,
+    now: options.now ?? (() => systemClock.now()),
+    reconcileIntervalMs: options.reconcileIntervalMs ?? config.reconcile.interval,
+    // The service is built below with this metrics' observer; nothing scrapes before it exists.
+    budgets: () => service.budgetUse(),
+    openCircuits: () => service.openCircuits(),
+  });
   let decisionFile: DecisionFile | undefined;
   try {
     decisionFile =

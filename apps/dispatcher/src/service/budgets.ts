@@ -2,6 +2,12 @@ import type { UsageRow } from '@forgejo-fleet/store';
 import type { ServiceDeps } from './deps.js';
 import { LimitReached } from './errors.js';
 
+/** The two daily caps a route or a scope may set. */
+type Budgets = {
+  readonly vm_minutes_per_day?: number | undefined;
+  readonly money_per_day?: number | undefined;
+};
+
 const DAY_MS = 86_400_000;
 /** Usage is summed from the store at most this often; budgets are daily, seconds do not matter. */
 export const USAGE_CACHE_MS = 5_000;
@@ -60,6 +66,33 @@ export class UsageMeter {
       'minutes',
     );
     add(`scopes.${scopeKey}.limits.money_per_day`, inScope.cost, scope?.limits.money_per_day, 'money');
+    return states;
+  }
+
+  /** Every configured budget of every route and scope with its use today (metrics, status). */
+  async all(deps: Pick<ServiceDeps, 'config'>): Promise<BudgetState[]> {
+    const { rows } = await this.today();
+    const states: BudgetState[] = [];
+    const add = (prefix: string, limits: Budgets, used: { minutes: number; cost: number }) => {
+      if (limits.vm_minutes_per_day !== undefined)
+        states.push({
+          cap: `${prefix}.limits.vm_minutes_per_day`,
+          used: used.minutes,
+          limit: limits.vm_minutes_per_day,
+          unit: 'minutes',
+        });
+      if (limits.money_per_day !== undefined)
+        states.push({
+          cap: `${prefix}.limits.money_per_day`,
+          used: used.cost,
+          limit: limits.money_per_day,
+          unit: 'money',
+        });
+    };
+    for (const route of deps.config.routes)
+      add(`routes.${route.name}`, route.limits, sum(rows.filter((row) => row.route === route.name)));
+    for (const scope of deps.config.scopes)
+      add(`scopes.${scope.key}`, scope.limits, sum(rows.filter((row) => row.scope === scope.key)));
     return states;
   }
 

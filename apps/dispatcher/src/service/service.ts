@@ -72,6 +72,12 @@ export function createDispatchService(options: ServiceOptions) {
       await warm?.refill();
     },
 
+    /** Today's use of every configured budget (metrics). */
+    budgetUse: () => usage.all(deps),
+
+    /** Providers whose circuit is open now (metrics). */
+    openCircuits: (): string[] => Object.keys(health.snapshot(deps.clock.now()).circuits),
+
     /** The store takes a write and Forgejo answers (fixed words, see `readiness.ts`). */
     ready: (signal?: AbortSignal) => checkReady(deps, accepting, signal),
 

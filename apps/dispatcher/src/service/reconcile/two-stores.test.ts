@@ -29,6 +29,7 @@ describe('two stores with the same fleet_id over one provider', () => {
     const metricsA = createDispatcherMetrics({
       countLive: async () => ({ total: 0, byRoute: new Map(), byScope: new Map(), byRouteScope: new Map() }),
       listWarm: async () => [],
+      listLive: async () => [],
     });
     const a = w.start({}, { store: 'dispatcher.db', newId: sequentialIds(), observer: metricsA.observer });
     const b = w.start({}, { store: 'other.db', newId: otherIds() });
