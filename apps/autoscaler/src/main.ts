@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { type AutoscalerConfig, ConfigError, loadAutoscalerConfig } from '@forgejo-fleet/config';
+import { packageVersion } from '@forgejo-fleet/runtime';
 import { createLogger } from './logger.js';
 import { startAutoscaler } from './server.js';
 
@@ -8,18 +9,65 @@ import { startAutoscaler } from './server.js';
 const EXIT_CONFIG = 78;
 const EXIT_USAGE = 64;
 
-async function main(): Promise<number> {
-  let file: string | undefined;
+const USAGE = `Usage: forgejo-fleet-autoscaler --config FILE
+
+Polls each configured scope's job queue, receives and manages Forgejo webhooks, and asks the
+dispatcher for one VM per waiting job. Runs until SIGTERM or SIGINT.
+
+Options:
+  -c, --config FILE   the autoscaler's YAML config (see autoscaler.example.yaml, docs/configuration.md)
+  -h, --help          print this help and exit
+  -V, --version       print the version and exit
+
+Config: check a file without starting anything with
+  forgejo-fleet validate-config --autoscaler FILE [--no-secrets]
+
+Environment:
+  CREDENTIALS_DIRECTORY  base of relative *_file secrets (systemd LoadCredential=); default: the config's folder
+  <name>                 every *_env secret the config names is read from that variable
+
+Exit codes:
+  0   stopped cleanly after SIGTERM or SIGINT (or --help, --version)
+  1   an unexpected error (the stack trace is printed)
+  64  wrong command line
+  70  not built and no sources to run (the bin shim; run npm run build)
+  78  the config is invalid (every problem is printed)
+`;
+
+function parseCommandLine(): { file: string } | { exit: number } {
+  let values: { config?: string | undefined; help?: boolean | undefined; version?: boolean | undefined };
   try {
-    file = parseArgs({ options: { config: { type: 'string', short: 'c' } }, strict: true }).values.config;
+    values = parseArgs({
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+      strict: true,
+    }).values;
   } catch (error) {
-    process.stderr.write(`forgejo-fleet-autoscaler: ${(error as Error).message}\n`);
-    return EXIT_USAGE;
+    process.stderr.write(`forgejo-fleet-autoscaler: ${(error as Error).message}\n\n${USAGE}`);
+    return { exit: EXIT_USAGE };
   }
-  if (file === undefined) {
-    process.stderr.write('usage: forgejo-fleet-autoscaler --config FILE\n');
-    return EXIT_USAGE;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return { exit: 0 };
   }
+  if (values.version) {
+    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
+    return { exit: 0 };
+  }
+  if (values.config === undefined) {
+    process.stderr.write(`forgejo-fleet-autoscaler: --config FILE is required\n\n${USAGE}`);
+    return { exit: EXIT_USAGE };
+  }
+  return { file: values.config };
+}
+
+async function main(): Promise<number> {
+  const commandLine = parseCommandLine();
+  if ('exit' in commandLine) return commandLine.exit;
+  const { file } = commandLine;
   let config: AutoscalerConfig;
   try {
     config = loadAutoscalerConfig(file);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadDispatcherConfig } from '@forgejo-fleet/config';
+import { packageVersion } from '@forgejo-fleet/runtime';
 import { StoreLockedError, StoreUnreadableError, UnsupportedSchemaError } from '@forgejo-fleet/store';
 import { createLogger } from './logger.js';
 import { startDispatcher } from './server.js';
@@ -17,18 +18,68 @@ const EXIT_STORE_UNUSABLE = 65;
 // lock dies with its process), so a held lock is a live second dispatcher: stop one, then start.
 const EXIT_STORE_LOCKED = 69;
 
-async function main(): Promise<number> {
-  let file: string | undefined;
+const USAGE = `Usage: forgejo-fleet-dispatcher --config FILE
+
+The dispatch API, the provisioning service and the reconciler. Runs until SIGTERM or SIGINT,
+then finishes in-flight provisioning and closes the store.
+
+Options:
+  -c, --config FILE   the dispatcher's YAML config (see config.example.yaml, docs/configuration.md)
+  -h, --help          print this help and exit
+  -V, --version       print the version and exit
+
+Config: check a file without starting anything with
+  forgejo-fleet validate-config --dispatcher FILE [--no-secrets]
+
+Environment:
+  CREDENTIALS_DIRECTORY  base of relative *_file secrets (systemd LoadCredential=); default: the config's folder
+  STATE_DIRECTORY        base of relative store.path and store.decision_log (systemd StateDirectory=)
+  <name>                 every *_env secret the config names is read from that variable
+
+Exit codes:
+  0   stopped cleanly after SIGTERM or SIGINT (or --help, --version)
+  1   an unexpected error (the stack trace is printed)
+  64  wrong command line
+  65  the store is unreadable, corrupt or from a newer build
+  69  another dispatcher holds the store
+  70  not built and no sources to run (the bin shim; run npm run build)
+  78  the config is invalid (every problem is printed)
+`;
+
+function parseCommandLine(): { file: string } | { exit: number } {
+  let values: { config?: string | undefined; help?: boolean | undefined; version?: boolean | undefined };
   try {
-    file = parseArgs({ options: { config: { type: 'string', short: 'c' } }, strict: true }).values.config;
+    values = parseArgs({
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+      strict: true,
+    }).values;
   } catch (error) {
-    process.stderr.write(`forgejo-fleet-dispatcher: ${(error as Error).message}\n`);
-    return EXIT_USAGE;
+    process.stderr.write(`forgejo-fleet-dispatcher: ${(error as Error).message}\n\n${USAGE}`);
+    return { exit: EXIT_USAGE };
   }
-  if (file === undefined) {
-    process.stderr.write('usage: forgejo-fleet-dispatcher --config FILE\n');
-    return EXIT_USAGE;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return { exit: 0 };
   }
+  if (values.version) {
+    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
+    return { exit: 0 };
+  }
+  if (values.config === undefined) {
+    process.stderr.write(`forgejo-fleet-dispatcher: --config FILE is required\n\n${USAGE}`);
+    return { exit: EXIT_USAGE };
+  }
+  return { file: values.config };
+}
+
+async function main(): Promise<number> {
+  const commandLine = parseCommandLine();
+  if ('exit' in commandLine) return commandLine.exit;
+  const { file } = commandLine;
   let config: ReturnType<typeof loadDispatcherConfig>;
   try {
     config = loadDispatcherConfig(file);

@@ -1,22 +1,54 @@
-import { ConfigError, loadAutoscalerConfig, loadDispatcherConfig } from '@forgejo-fleet/config';
+import { readFileSync } from 'node:fs';
+import {
+  ConfigError,
+  type LoadOptions,
+  loadAutoscalerConfig,
+  loadDispatcherConfig,
+} from '@forgejo-fleet/config';
 import { parseFlags } from '../flags.js';
 import { type CliIo, configLoadOptions, EXIT, UsageError } from '../io.js';
 
-export const validateConfigHelp = `Usage: forgejo-fleet validate-config [--dispatcher FILE] [--autoscaler FILE]
+export const validateConfigHelp = `Usage: forgejo-fleet validate-config [--dispatcher FILE] [--autoscaler FILE] [--no-secrets]
 
 Checks the files (schema, cross-references, secrets readable) and prints "ok",
-or prints every problem and exits 2.`;
+or prints every problem and exits 2.
+
+  --dispatcher FILE  the dispatcher's config (config.example.yaml)
+  --autoscaler FILE  the autoscaler's config (autoscaler.example.yaml)
+  --no-secrets       check everything but the secrets' values: no *_file is read and no
+                     *_env looked up (for CI, or a host without the credentials). Two
+                     clients naming the same secret file or variable are still reported.
+
+Exit codes: 0 valid, 2 invalid, 64 wrong command line.`;
+
+// Paths and the store location still come from the environment; only secret lookups are faked.
+const NOT_SECRETS = new Set(['CREDENTIALS_DIRECTORY', 'STATE_DIRECTORY']);
+
+/**
+ * Load options for `file` that answer every secret lookup with a stand-in naming where it would
+ * come from: the loaders then run every other check unchanged, and two references to one source
+ * still get one value (so "same token as clients[0]" is reported without reading either). The
+ * config file itself is read for real.
+ */
+function withoutSecrets(io: CliIo, file: string): LoadOptions {
+  const read = io.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+  const env = new Proxy(io.env, {
+    get: (target, name) =>
+      typeof name !== 'string' || NOT_SECRETS.has(name) ? Reflect.get(target, name) : `unchecked env:${name}`,
+  });
+  return { env, readFile: (path) => (path === file ? read(path) : `unchecked file:${path}`) };
+}
 
 export function validateConfig(argv: readonly string[], io: CliIo): number {
-  const flags = parseFlags(argv, { dispatcher: 'string', autoscaler: 'string' });
+  const flags = parseFlags(argv, { dispatcher: 'string', autoscaler: 'string', 'no-secrets': 'boolean' });
   if (flags.dispatcher === undefined && flags.autoscaler === undefined) {
     throw new UsageError('validate-config needs --dispatcher FILE and/or --autoscaler FILE');
   }
-  const options = configLoadOptions(io);
+  const options = (file: string) => (flags['no-secrets'] ? withoutSecrets(io, file) : configLoadOptions(io));
   const errors: string[] = [];
   const checks: [string | undefined, (file: string) => unknown][] = [
-    [flags.dispatcher, (file) => loadDispatcherConfig(file, options)],
-    [flags.autoscaler, (file) => loadAutoscalerConfig(file, options)],
+    [flags.dispatcher, (file) => loadDispatcherConfig(file, options(file))],
+    [flags.autoscaler, (file) => loadAutoscalerConfig(file, options(file))],
   ];
   for (const [file, load] of checks) {
     if (file === undefined) continue;
@@ -31,6 +63,6 @@ export function validateConfig(argv: readonly string[], io: CliIo): number {
     io.stderr(`${errors.join('\n')}\n`);
     return EXIT.invalidConfig;
   }
-  io.stdout('ok\n');
+  io.stdout(flags['no-secrets'] ? 'ok (secrets not read)\n' : 'ok\n');
   return EXIT.ok;
 }
