@@ -50,8 +50,9 @@ function metricNames(expr: string): string[] {
 async function exported(registry: Registry): Promise<string[]> {
   const names: string[] = [];
   for (const metric of await registry.getMetricsAsJSON()) {
-    if (metric.type === 'histogram') names.push(...['_bucket', '_sum', '_count'].map((s) => metric.name + s));
-    else if (metric.type === 'summary') names.push(metric.name, `${metric.name}_sum`, `${metric.name}_count`);
+    const type = String(metric.type);
+    if (type === 'histogram') names.push(...['_bucket', '_sum', '_count'].map((s) => metric.name + s));
+    else if (type === 'summary') names.push(metric.name, `${metric.name}_sum`, `${metric.name}_count`);
     else names.push(metric.name);
   }
   return names;
