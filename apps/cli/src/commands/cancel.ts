@@ -5,7 +5,7 @@ import { EXIT } from '../io.js';
 export const cancelHelp = `Usage: forgejo-fleet cancel <dispatch-id> [--json]
 
 Cancels a dispatch: its VM and its runner registration are deleted.
-A dispatch that is already over is refused (409) and the command exits 1.
+Cancelling twice is fine; a dispatch that already finished or failed is refused (409, exit 1).
   --json             print the cancelled dispatch as the API answers
 ${API_FLAGS_HELP}`;
 

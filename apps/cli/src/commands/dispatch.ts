@@ -16,7 +16,7 @@ ${API_FLAGS_HELP}`;
 
 // The API's own field rules, so a bad label is refused here with the flag's name.
 const Flags = z.object({
-  scope: DispatchRequest.shape.scope,
+  scope: z.string({ error: 'required' }).pipe(DispatchRequest.shape.scope),
   labels: z
     .string({ error: 'required' })
     .transform((text) =>
