@@ -5,6 +5,13 @@ export { createLogger, type LoggerOptions, SECRET_PATHS } from './logger.js';
 export { every, type Loop, type LoopOptions } from './loop.js';
 export { packageVersion } from './package-version.js';
 export {
+  isInteractive,
+  type Progress,
+  type ProgressOptions,
+  type ProgressStream,
+  progress,
+} from './progress.js';
+export {
   backoffMs,
   isRetryableStatus,
   MAX_RETRY_AFTER_MS,
