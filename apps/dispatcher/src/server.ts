@@ -122,6 +122,7 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
     newRequestId: randomUUID,
     requestReconcile: () => reconciler.now(),
     opsElsewhere: config.ops?.listen !== undefined,
+    metricsRegistry: metrics.registry,
   });
 
   const server = await listen(app.fetch, config.listen);

@@ -9,6 +9,7 @@ import {
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { DispatchService } from '../service/service.js';
 import { decisionView, dispatchView } from '../service/view.js';
 import { type ApiClient, bearerAuth } from './auth.js';
@@ -19,6 +20,7 @@ import { apiErrorHandler, notFound, requestContext } from './middleware.js';
 import { opsRoutes } from './ops.js';
 import { on, pathParam } from './route.js';
 import { fieldErrors } from './schemas.js';
+import { uiRoutes } from './ui/routes.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const V1 = '/v1';
@@ -37,6 +39,8 @@ export interface AppDeps {
   readonly opsElsewhere?: boolean;
   /** Guards `/readyz` and `/metrics` with this bearer token (see `ops.ts`). */
   readonly opsToken?: string;
+  /** The dispatcher's metrics registry: the status page's latency chart and refusal counts. */
+  readonly metricsRegistry?: Registry;
 }
 
 /**
@@ -65,6 +69,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     );
   }
   on(app, ROUTES.openapi, (c) => c.json(openapi));
+  app.route(
+    '/ui',
+    uiRoutes({ service: deps.service, clients: deps.clients, registry: deps.metricsRegistry }),
+  );
 
   // The client API: its handlers registered at their full paths, behind the client token.
   const v1 = new Hono<AppEnv>();
