@@ -68,6 +68,20 @@ describe('progress', () => {
     ]);
   });
 
+  it('clears its line for another stream and redraws on the next update', () => {
+    const out = fakeStream(true);
+    const p = progress('provider-check', 2, { stream: out.stream, now: () => 0, redrawMs: 1000 });
+
+    p.clear();
+    p.update(0, 'create');
+
+    expect(out.chunks).toEqual([
+      '\r\u001b[Kprovider-check: 0/2 (0%)',
+      '\r\u001b[K',
+      '\r\u001b[Kprovider-check: 0/2 (0%) create',
+    ]);
+  });
+
   it.each([
     { why: 'not a terminal', isTTY: false, env: {} },
     { why: 'CI set', isTTY: true, env: { CI: 'true' } },
@@ -81,11 +95,22 @@ describe('progress', () => {
       clock.advance(10);
       p.tick();
       p.line('a check');
+      p.clear();
     }
     p.done('all accepted');
     p.done();
 
     expect(out.text()).toBe('burst: started (1000)\nburst: 1000/1000 (100%) all accepted, done in 10.0s\n');
+  });
+
+  it('writes nothing at all when quiet without announce', () => {
+    const out = fakeStream(false);
+    const p = progress('provider-check', 3, { stream: out.stream, now: () => 0, announce: false });
+
+    p.tick();
+    p.done();
+
+    expect(out.chunks).toEqual([]);
   });
 
   it('counts without a total when the amount of work is unknown', () => {

@@ -11,6 +11,8 @@ export interface ProgressOptions {
   /** Overrides the stream's `isTTY`. */
   readonly isTTY?: boolean;
   readonly now?: () => number;
+  /** When quiet, still write the start and end lines (default true; off where the output already says both). */
+  readonly announce?: boolean;
   /** Least time between two redraws of the terminal line (default 100 ms). */
   readonly redrawMs?: number;
 }
@@ -18,10 +20,12 @@ export interface ProgressOptions {
 export interface Progress {
   /** Advances by `n` (default 1); `note` replaces the note shown after the count. */
   tick(n?: number, note?: string): void;
-  /** Sets the count (or only the note) outright. */
+  /** Sets the count outright; a changed note is drawn at once. */
   update(done: number, note?: string): void;
   /** A line that stays (a check's result): printed above the progress line on a terminal, dropped when quiet. */
   line(text: string): void;
+  /** Wipes the terminal line so another stream (stdout) can print; the next update redraws it. */
+  clear(): void;
   /** Ends the progress with a final line. */
   done(note?: string): void;
 }
@@ -49,6 +53,7 @@ export function progress(label: string, total: number | undefined, options: Prog
   const now = options.now ?? (() => Date.now());
   const redrawMs = options.redrawMs ?? 100;
   const interactive = isInteractive(options);
+  const announce = options.announce ?? true;
   const started = now();
   let count = 0;
   let note = '';
@@ -67,7 +72,8 @@ export function progress(label: string, total: number | undefined, options: Prog
     stream.write(`${CLEAR_LINE}${status()}`);
   };
 
-  if (!interactive) stream.write(`${label}: started${total === undefined ? '' : ` (${total})`}\n`);
+  if (!interactive && announce)
+    stream.write(`${label}: started${total === undefined ? '' : ` (${total})`}\n`);
   draw(true);
   return {
     tick(n = 1, text) {
@@ -76,20 +82,28 @@ export function progress(label: string, total: number | undefined, options: Prog
       draw(total !== undefined && count >= total);
     },
     update(done, text) {
+      // A new note names a new stage (the next check): worth a redraw at once.
+      const changed = text !== undefined && text !== note;
       count = done;
       if (text !== undefined) note = text;
-      draw(false);
+      draw(changed);
     },
     line(text) {
       if (!interactive || finished) return;
       stream.write(`${CLEAR_LINE}${text}\n`);
       draw(true);
     },
+    clear() {
+      if (!interactive || finished) return;
+      stream.write(CLEAR_LINE);
+      lastDraw = Number.NEGATIVE_INFINITY;
+    },
     done(text) {
       if (finished) return;
       if (text !== undefined) note = text;
       const seconds = ((now() - started) / 1000).toFixed(1);
-      stream.write(`${interactive ? CLEAR_LINE : ''}${status()}, done in ${seconds}s\n`);
+      if (interactive || announce)
+        stream.write(`${interactive ? CLEAR_LINE : ''}${status()}, done in ${seconds}s\n`);
       finished = true;
     },
   };

@@ -93,6 +93,44 @@ describe('forgejo-fleet provider-check', () => {
     expect(result.stdout).not.toContain(fake.token);
   });
 
+  it.each([
+    { why: 'on a terminal, a line redrawn per check', isTTY: true, env: {} },
+    {
+      why: 'on a terminal in CI, nothing (stdout has the first and last line)',
+      isTTY: true,
+      env: { CI: 'true' },
+    },
+  ])('shows progress on stderr $why; results stay on stdout', async ({ isTTY, env }) => {
+    const shown: string[] = [];
+    let stdout = '';
+    const io = {
+      stdout: (t: string) => {
+        stdout += t;
+      },
+      stderr: () => undefined,
+      env: { CREDENTIALS_DIRECTORY: dir, ...env },
+    };
+
+    const code = await providerCheck(
+      ['--dispatcher', configFile('hetzner-progress', hetzner(fake.url)), '--provider', 'hetzner-fsn'],
+      io,
+      { progressStream: { isTTY, write: (c: string) => shown.push(c) } },
+    );
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\nall checks passed\n$/);
+    const text = shown.join('');
+    if (env.CI === undefined) {
+      expect(shown[0]).toBe('\r\u001b[Kprovider-check hetzner-fsn: 0/11 (0%)');
+      expect(shown[1]).toMatch(/^\r\u001b\[Kprovider-check hetzner-fsn: 0\/11 \(0%\) \S/);
+      expect(shown.filter((c) => c === '\r\u001b[K')).toHaveLength(11);
+      expect(text).toMatch(/provider-check hetzner-fsn: 10\/11 \(90%\) .*, done in \d+\.\ds\n$/);
+    } else {
+      expect(text).toBe('');
+    }
+    expect(fake.servers()).toEqual([]);
+  });
+
   it('exits 1 when a check fails, and still cleans up', async () => {
     const file = configFile('hetzner-broken', hetzner(fake.url));
     fake.injectFault({ method: 'GET', path: /^\/servers\/\d+$/, code: 'forbidden', times: 1 });
@@ -251,6 +289,7 @@ async function check(file: string, name: string, cloud: ReturnType<typeof memory
   };
   const code = await providerCheck(['--dispatcher', file, '--provider', name, '--yes'], io, {
     createProvider: () => cloud.provider,
+    progressStream: { write: () => true },
   });
   return { code, stdout, stderr };
 }

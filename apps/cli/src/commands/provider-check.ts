@@ -6,6 +6,7 @@ import {
   createProvider,
   type Provider,
 } from '@forgejo-fleet/providers';
+import { type ProgressStream, progress } from '@forgejo-fleet/runtime';
 import { parseFlags } from '../flags.js';
 import { type CliIo, configLoadOptions, EXIT, UsageError } from '../io.js';
 
@@ -27,6 +28,8 @@ export const CHECK_TAG = 'forgejo-fleet-check';
 /** What provider-check builds the provider with (tests pass one that fails on purpose). */
 export interface ProviderCheckDeps {
   readonly createProvider?: (name: string, config: AnyProviderConfig, scopeOverride: unknown) => Provider;
+  /** Where the running check is shown (default: the CLI's stderr, a terminal when the process's is). */
+  readonly progressStream?: ProgressStream;
 }
 
 /** Ids in each provider's format that never exist, for the "unknown id" check. */
@@ -131,19 +134,30 @@ export async function providerCheck(
       `test fleets ${run.fleets.join(', ')}\n`,
   );
   let failed = 0;
+  // Checks against a real cloud take minutes: a terminal shows which one runs.
+  const shown = progress(`provider-check ${name}`, run.checks.length, {
+    stream: deps.progressStream ?? { write: io.stderr, isTTY: process.stderr.isTTY === true },
+    env: io.env,
+    // stdout already has a first and a last line; logs need nothing more.
+    announce: false,
+  });
   try {
-    for (const check of run.checks) {
+    for (const [index, check] of run.checks.entries()) {
+      shown.update(index, check.name);
       try {
         const outcome = await check.run();
+        shown.clear();
         io.stdout(
           outcome.status === 'passed' ? `ok    ${check.name}\n` : `skip  ${check.name} (${outcome.reason})\n`,
         );
       } catch (error) {
         failed++;
+        shown.clear();
         io.stdout(`FAIL  ${check.name}: ${describeError(error)}\n`);
       }
     }
   } finally {
+    shown.done(failed === 0 ? 'cleaning up' : `${failed} failed, cleaning up`);
     const cleanup = await run.cleanup();
     io.stdout(`cleanup: deleted ${cleanup.deleted} instance${cleanup.deleted === 1 ? '' : 's'}\n`);
     for (const problem of cleanup.failed) io.stderr(`cleanup failed: ${problem}\n`);
