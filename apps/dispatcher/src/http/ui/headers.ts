@@ -19,7 +19,9 @@ export function uiSecurityHeaders(): MiddlewareHandler {
     await next();
     c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Referrer-Policy', 'no-referrer');
+    // Nothing leaves for other sites; not `no-referrer`, which makes Chromium send `Origin: null`
+    // on our own form posts, and the origin check below needs the real one.
+    c.header('Referrer-Policy', 'same-origin');
     c.header('X-Frame-Options', 'DENY');
     // Pages show live, per-client data: never from a shared cache.
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');

@@ -76,7 +76,7 @@ describe('status page security headers', () => {
       const res = await world.app.request(path, { headers: { cookie } });
       expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('referrer-policy')).toBe('same-origin');
       expect(res.headers.get('x-frame-options')).toBe('DENY');
     },
   );
@@ -298,6 +298,19 @@ describe('status page pages', () => {
     expect(text).toContain('<svg');
     expect(text).toMatch(/<th scope="row">accepted<\/th><td class="num">2<\/td>/);
     expect(text).toMatch(/<th scope="row">created<\/th><td class="num">1<\/td>/);
+  });
+
+  it('leaves fleet-wide counts off the latency table for a scoped client', async () => {
+    const metrics = createDispatcherMetrics(world.store);
+    const record = await world.store.get(acmeId);
+    if (!record) throw new Error('no record');
+    metrics.observer.transition({ ...record, state: 'registering' }, 'accepted', 200);
+    const ui = mounted({ registry: metrics.registry });
+    const signed = await ui.request('/ui/sign-in', form({ token: ALICE_TOKEN }, { host: 'localhost' }));
+    const cookie = /ff_ui_session=[^;]*/.exec(signed.headers.get('set-cookie') ?? '')?.[0] ?? '';
+    const text = await (await ui.request('/ui/latency', { headers: { cookie } })).text();
+    expect(text).toContain('<svg');
+    expect(text).not.toContain('>Count<');
   });
 
   it('says so when metrics are off', async () => {

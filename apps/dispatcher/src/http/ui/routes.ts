@@ -160,7 +160,7 @@ export function uiRoutes(options: UiOptions): Hono<UiEnv> {
   );
 
   ui.get('/latency', async (c) =>
-    render(c, sessions, 'Per-phase latency', 'latency', await latencyBody(deps)),
+    render(c, sessions, 'Per-phase latency', 'latency', await latencyBody(deps, caller(c))),
   );
 
   ui.all('*', () => {

@@ -1,3 +1,4 @@
+import type { Caller } from '../../../service/visibility.js';
 import type { UiDeps } from '../deps.js';
 import { duration } from '../format.js';
 import { type Html, html } from '../html.js';
@@ -13,7 +14,9 @@ const AXIS_MAX = 21_600;
 const TICKS = [0.1, 1, 10, 60, 600, 3600, 21_600];
 
 /** Per-phase latency: p50 and p90 bars and a p99 mark on a log axis, drawn here as SVG, plus the table. */
-export async function latencyBody(deps: UiDeps): Promise<Html> {
+export async function latencyBody(deps: UiDeps, caller: Caller): Promise<Html> {
+  // Timings carry no scope; how many dispatches ran fleet-wide is other tenants' business.
+  const counts = caller.scopes === '*';
   if (!deps.registry) return html`<p class="muted">Metrics are off on this dispatcher.</p>`;
   const phases = await phaseLatencies(deps.registry);
   if (phases.length === 0) return html`<p>No dispatch has finished a phase since the dispatcher started.</p>`;
@@ -28,12 +31,12 @@ export async function latencyBody(deps: UiDeps): Promise<Html> {
 ${chart(rows)}
 <figcaption>Time to reach each phase since the dispatcher started, all routes and providers (estimated from the histogram's buckets).</figcaption>
 </figure>
-<table><caption>Per-phase latency</caption><thead><tr><th scope="col">Phase</th><th scope="col" class="num">Count</th><th scope="col" class="num">Mean</th>
+<table><caption>Per-phase latency</caption><thead><tr><th scope="col">Phase</th>${counts ? html`<th scope="col" class="num">Count</th>` : ''}<th scope="col" class="num">Mean</th>
 <th scope="col" class="num">p50</th><th scope="col" class="num">p90</th><th scope="col" class="num">p99</th></tr></thead>
 <tbody>${rows.map(
     (
       r,
-    ) => html`<tr><th scope="row">${r.p.phase}</th><td class="num">${r.p.count}</td><td class="num">${duration((r.p.sum / r.p.count) * 1000)}</td>
+    ) => html`<tr><th scope="row">${r.p.phase}</th>${counts ? html`<td class="num">${r.p.count}</td>` : ''}<td class="num">${duration((r.p.sum / r.p.count) * 1000)}</td>
 <td class="num">${duration(r.p50 * 1000)}</td><td class="num">${duration(r.p90 * 1000)}</td><td class="num">${duration(r.p99 * 1000)}</td></tr>`,
   )}</tbody></table>`;
 }
