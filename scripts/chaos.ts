@@ -9,6 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { progress } from '@forgejo-fleet/runtime';
 import { FAULT_RATES, runChaos } from '../test/chaos/run.js';
 
 const { values } = parseArgs({
@@ -27,13 +28,16 @@ if (!Number.isInteger(seed) || !(Number.isInteger(jobs) && jobs > 0)) {
   process.exit(64);
 }
 
+// A terminal sees one line redrawn with the run's state; CI logs get a start and an end line.
+const shown = progress(`chaos seed ${seed}`, undefined, { stream: process.stderr, env: process.env });
 const report = await runChaos({
   seed,
   jobs,
   jobsPerSecond: Number(values.rate),
   maxWallMs: Number(values['max-minutes']) * 60_000,
-  progress: (line) => process.stderr.write(`${line}\n`),
+  progress: (line) => shown.update(0, line.replace(/^chaos: /, '')),
 });
+shown.done();
 const broken =
   report.duplicates.length +
   report.stuck.length +

@@ -18,6 +18,7 @@ import { createLogger as autoscalerLogger, startAutoscaler } from '@forgejo-flee
 import { parseAutoscalerConfig, parseDispatcherConfig } from '@forgejo-fleet/config';
 import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
 import { DEFAULT_CHOICE, type Instance, type InstanceSpec, type Provider } from '@forgejo-fleet/providers';
+import { progress } from '@forgejo-fleet/runtime';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
 import { stringify } from 'yaml';
 
@@ -125,8 +126,12 @@ const autoscaler = await startAutoscaler({
   log: autoscalerLogger('silent'),
 });
 const deadline = Date.now() + 120_000;
-while (answered.length < jobs && Date.now() < deadline)
+const shown = progress(`burst ${jobs} jobs: creates`, jobs, { stream: process.stderr, env: process.env });
+while (answered.length < jobs && Date.now() < deadline) {
   await new Promise((resolve) => setTimeout(resolve, 5));
+  shown.update(answered.length);
+}
+shown.done();
 const lastIssuedMs = (issued.at(-1) ?? Number.NaN) - start;
 const lastAnsweredMs = (answered.at(-1) ?? Number.NaN) - start;
 await autoscaler.close();

@@ -15,6 +15,7 @@ import { parseDispatcherConfig } from '@forgejo-fleet/config';
 import { type DispatchRequest, ROUTES } from '@forgejo-fleet/dispatch-api';
 import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
 import { DEFAULT_CHOICE, type Instance, type InstanceSpec, type Provider } from '@forgejo-fleet/providers';
+import { progress } from '@forgejo-fleet/runtime';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
 
 const count = Number(process.argv[2] ?? 1000);
@@ -68,7 +69,9 @@ const dispatcher = await startDispatcher({
 });
 
 const samples: number[] = [];
+const shown = progress('dispatch overhead', count, { stream: process.stderr, env: process.env });
 for (let i = 0; i < count; i++) {
+  shown.tick();
   const job = forgejo.enqueueJob({ repo: 'acme/web', name: `job-${i}`, runsOn: ['linux'] });
   const start = performance.now();
   // Plain fetch, not the package's client: this measures the dispatcher, not client-side parsing.
@@ -88,6 +91,7 @@ for (let i = 0; i < count; i++) {
   if (created === undefined) throw new Error(`dispatch ${i}: no create call`);
   samples.push(created - start);
 }
+shown.done();
 await dispatcher.close();
 await forgejo.close();
 rmSync(work, { recursive: true, force: true });

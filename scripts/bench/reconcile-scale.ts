@@ -17,6 +17,7 @@ import { parseDispatcherConfig } from '@forgejo-fleet/config';
 import { createDispatchService, createLogger } from '@forgejo-fleet/dispatcher';
 import type { ForgejoClient } from '@forgejo-fleet/forgejo';
 import { DEFAULT_CHOICE, type Instance, type Provider } from '@forgejo-fleet/providers';
+import { progress } from '@forgejo-fleet/runtime';
 import { openSqliteStore } from '@forgejo-fleet/store';
 
 const count = Number(process.argv[2] ?? 10_000);
@@ -82,7 +83,12 @@ const forgejo = new Proxy({} as ForgejoClient, {
 const store = openSqliteStore(join(work, 'bench.db'));
 const t0 = Date.now() - 60_000;
 const setupStart = performance.now();
+const seeding = progress(`reconcile-scale: seeding ${count} dispatches`, count, {
+  stream: process.stderr,
+  env: process.env,
+});
 for (let i = 0; i < count; i++) {
+  seeding.tick();
   const id = `d${String(i).padStart(12, '0')}`;
   const handle = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
   await store.insert({
@@ -108,6 +114,7 @@ for (let i = 0; i < count; i++) {
   });
   jobs.push({ handle, status: 'waiting' });
 }
+seeding.done();
 const setupMs = performance.now() - setupStart;
 
 const service = createDispatchService({

@@ -21,6 +21,7 @@ import { parseDispatcherConfig } from '@forgejo-fleet/config';
 import { type DispatchRequest, ROUTES } from '@forgejo-fleet/dispatch-api';
 import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
 import { DEFAULT_CHOICE, type Instance, type InstanceSpec, type Provider } from '@forgejo-fleet/providers';
+import { progress } from '@forgejo-fleet/runtime';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
 
 const jobs = Number(process.argv[2] ?? 200);
@@ -148,7 +149,9 @@ async function until(probe: () => boolean | Promise<boolean>, what: string): Pro
 
 await dispatcher.service.refillWarm();
 const warm: number[] = [];
+const shown = progress('warm-vs-cold', 2 * jobs, { stream: process.stderr, env: process.env });
 for (let i = 0; i < jobs; i++) {
+  shown.tick(1, 'warm');
   // Every pool VM's agent is polling before the job arrives (the steady state of a warm pool).
   await dispatcher.service.drain();
   startAgents();
@@ -159,10 +162,12 @@ for (let i = 0; i < jobs; i++) {
 }
 const cold: number[] = [];
 for (let i = 0; i < jobs; i++) {
+  shown.tick(1, 'cold');
   const { handle, start } = await dispatch('cold');
   await dispatcher.service.drain();
   cold.push((createdAt.get(handle) ?? 0) - start);
 }
+shown.done();
 stopping = true;
 await dispatcher.close();
 await forgejo.close();

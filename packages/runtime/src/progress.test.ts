@@ -113,6 +113,15 @@ describe('progress', () => {
     expect(out.chunks).toEqual([]);
   });
 
+  it('shows the note alone before a count when there is no total', () => {
+    const out = fakeStream(true);
+    const p = progress('chaos seed 1', undefined, { stream: out.stream, now: () => 0 });
+
+    p.update(0, '120/5000 jobs, 14 VMs');
+
+    expect(out.chunks).toEqual(['\r\u001b[Kchaos seed 1:', '\r\u001b[Kchaos seed 1: 120/5000 jobs, 14 VMs']);
+  });
+
   it('counts without a total when the amount of work is unknown', () => {
     const out = fakeStream(false);
     const p = progress('passes', undefined, { stream: out.stream, now: () => 0 });

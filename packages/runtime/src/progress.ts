@@ -61,8 +61,10 @@ export function progress(label: string, total: number | undefined, options: Prog
   let finished = false;
 
   const status = () => {
-    const of = total === undefined ? `${count}` : `${count}/${total} (${percent(count, total)})`;
-    return `${label}: ${of}${note === '' ? '' : ` ${note}`}`;
+    // Without a total and a count, the note alone says how far the work is (chaos reports so).
+    const of =
+      total !== undefined ? `${count}/${total} (${percent(count, total)})` : count > 0 ? `${count}` : '';
+    return `${label}:${of === '' ? '' : ` ${of}`}${note === '' ? '' : ` ${note}`}`;
   };
   const draw = (force: boolean) => {
     if (!interactive || finished) return;
