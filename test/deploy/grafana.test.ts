@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createMetrics } from '@forgejo-fleet/autoscaler';
+import { createDispatcherMetrics } from '@forgejo-fleet/dispatcher';
 import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createMetrics } from '../../apps/autoscaler/src/metrics.js';
-import { createDispatcherMetrics } from '../../apps/dispatcher/src/metrics.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Series Prometheus makes itself for every scrape target. */

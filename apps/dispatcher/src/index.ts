@@ -2,5 +2,6 @@
 export { openApiDocument } from '@forgejo-fleet/dispatch-api';
 export { createApp, MAX_BODY_BYTES } from './http/app.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
+export { createDispatcherMetrics, type DispatcherMetrics, type MetricSources } from './metrics.js';
 export { type RunningDispatcher, type StartOptions, startDispatcher } from './server.js';
 export { createDispatchService, type DispatchService } from './service/service.js';
