@@ -123,6 +123,7 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
     requestReconcile: () => reconciler.now(),
     opsElsewhere: config.ops?.listen !== undefined,
     metricsRegistry: metrics.registry,
+    uiTrustForwardedProto: config.ui.trust_forwarded_proto,
   });
 
   const server = await listen(app.fetch, config.listen);

@@ -41,6 +41,8 @@ export interface AppDeps {
   readonly opsToken?: string;
   /** The dispatcher's metrics registry: the status page's latency chart and refusal counts. */
   readonly metricsRegistry?: Registry;
+  /** `ui.trust_forwarded_proto`: `X-Forwarded-Proto: https` makes the session cookie `Secure`. */
+  readonly uiTrustForwardedProto?: boolean;
 }
 
 /**
@@ -71,7 +73,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   on(app, ROUTES.openapi, (c) => c.json(openapi));
   app.route(
     '/ui',
-    uiRoutes({ service: deps.service, clients: deps.clients, registry: deps.metricsRegistry }),
+    uiRoutes({
+      service: deps.service,
+      clients: deps.clients,
+      registry: deps.metricsRegistry,
+      trustForwardedProto: deps.uiTrustForwardedProto ?? false,
+    }),
   );
 
   // The client API: its handlers registered at their full paths, behind the client token.

@@ -168,6 +168,15 @@ function isLoopbackUrl(text: string): boolean {
  */
 export const Ops = withSecret({ listen: Listen.optional() }, 'token', false);
 
+/** The status page at `/ui` (docs/ui.md). */
+export const Ui = z.strictObject({
+  /**
+   * Count `X-Forwarded-Proto: https` as TLS for the session cookie's `Secure` flag. Only behind a
+   * proxy that sets the header itself: anyone else could send it.
+   */
+  trust_forwarded_proto: z.boolean().default(false),
+});
+
 export const Route = z
   .strictObject({
     name: Name,
@@ -271,6 +280,7 @@ export const DispatcherConfigShape = z.strictObject({
   limits: GlobalLimits.prefault({}),
   agent: Agent.optional(),
   ops: Ops.optional(),
+  ui: Ui.prefault({}),
   providers: z
     .record(Name, ProviderConfig)
     .refine((p) => Object.keys(p).length > 0, 'expected at least one provider'),
