@@ -16,13 +16,17 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseDispatcherConfig } from '@forgejo-fleet/config';
-import { createApp, createDispatchService, createLogger } from '@forgejo-fleet/dispatcher';
+import {
+  createApp,
+  createDispatcherMetrics,
+  createDispatchService,
+  createLogger,
+} from '@forgejo-fleet/dispatcher';
 import type { ForgejoClient } from '@forgejo-fleet/forgejo';
 import { DEFAULT_CHOICE, type Provider } from '@forgejo-fleet/providers';
 import { progress } from '@forgejo-fleet/runtime';
 import { DECISION_KINDS, type DispatchState, openSqliteStore } from '@forgejo-fleet/store';
 import type Database from 'better-sqlite3';
-import { Registry } from 'prom-client';
 
 const dispatchCount = Number(process.argv[2] ?? 10_000);
 const decisionCount = Number(process.argv[3] ?? 1_000_000);
@@ -59,6 +63,8 @@ const store = openSqliteStore(join(work, 'dispatcher.db'), {
     db = connection;
   },
 });
+// The real metrics: the latency page reads the phase histogram the seeded transitions fill.
+const metrics = createDispatcherMetrics(store);
 const provider: Provider = {
   name: 'cloud',
   kind: 'memory',
@@ -85,7 +91,7 @@ const app = createApp({
   clients: config.clients.map((c) => ({ name: c.name, token: c.token.reveal(), scopes: c.scopes })),
   log: createLogger('silent'),
   newRequestId: () => 'bench',
-  metricsRegistry: new Registry(),
+  metricsRegistry: metrics.registry,
 });
 
 const PATH: readonly DispatchState[] = ['registering', 'provisioning', 'booting', 'running'];
@@ -109,13 +115,14 @@ for (let i = 0; i < dispatchCount; i++) {
   });
   let from: DispatchState = 'accepted';
   for (const to of PATH.slice(0, i % (PATH.length + 1))) {
-    await store.transition(
+    const moved = await store.transition(
       record.id,
       [from],
       to,
       at + 10,
       to === 'provisioning' ? { provider: i % 4 === 0 ? 'spare' : 'cloud' } : {},
     );
+    if (moved) metrics.observer.transition(moved, from, 10 + (i % 97) * 100);
     from = to;
   }
   ids.push(record.id);
