@@ -4,15 +4,8 @@ import { decisions, decisionsHelp } from './commands/decisions.js';
 import { dispatch, dispatchHelp } from './commands/dispatch.js';
 import { get, getHelp } from './commands/get.js';
 import { list, listHelp } from './commands/list.js';
-import { cancel, cancelHelp } from './commands/cancel.js';
-import { decisions, decisionsHelp } from './commands/decisions.js';
-import { dispatch, dispatchHelp } from './commands/dispatch.js';
-import { get, getHelp } from './commands/get.js';
-import { list, listHelp } from './commands/list.js';
 import { providerCheck, providerCheckHelp } from './commands/provider-check.js';
 import { renderUserDataCommand, renderUserDataHelp } from './commands/render-user-data.js';
-import { routes, routesHelp } from './commands/routes.js';
-import { status, statusHelp } from './commands/status.js';
 import { routes, routesHelp } from './commands/routes.js';
 import { status, statusHelp } from './commands/status.js';
 import { validateConfig, validateConfigHelp } from './commands/validate-config.js';
@@ -25,13 +18,6 @@ const commands: Record<string, Command> = {
   'validate-config': { run: validateConfig, help: validateConfigHelp },
   'render-user-data': { run: renderUserDataCommand, help: renderUserDataHelp },
   'provider-check': { run: providerCheck, help: providerCheckHelp },
-  status: { run: status, help: statusHelp },
-  list: { run: list, help: listHelp },
-  get: { run: get, help: getHelp },
-  cancel: { run: cancel, help: cancelHelp },
-  dispatch: { run: dispatch, help: dispatchHelp },
-  routes: { run: routes, help: routesHelp },
-  decisions: { run: decisions, help: decisionsHelp },
   status: { run: status, help: statusHelp },
   list: { run: list, help: listHelp },
   get: { run: get, help: getHelp },
