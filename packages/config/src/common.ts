@@ -1,7 +1,32 @@
+// Shared with the providers' schemas, so it lives in the runtime kit; re-exported for config's own use.
+import { HttpUrl } from '@forgejo-fleet/runtime/config';
 import { z } from 'zod';
 
-// Shared with the providers' schemas, so it lives in the runtime kit; re-exported for config's own use.
-export { HttpUrl } from '@forgejo-fleet/runtime/config';
+export { HttpUrl };
+
+/**
+ * A Forgejo server's base URL. The clients append `/api/v1` themselves, so a URL that already ends
+ * with it (a common copy from the API docs) is refused here, naming the key, rather than at start.
+ */
+export function ForgejoBaseUrl(what: string) {
+  return HttpUrl(what).superRefine((text, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return; // HttpUrl has said so
+    }
+    if (/\/api\/v1\/?$/.test(url.pathname)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" ends with /api/v1: give the server's base URL (e.g. ${url.origin}${url.pathname.replace(/\/api\/v1\/?$/, '') || '/'}); /api/v1 is added by forgejo-fleet`,
+      });
+    }
+    if (url.search !== '' || url.hash !== '') {
+      ctx.addIssue({ code: 'custom', message: `"${text}" must not have a query or a fragment` });
+    }
+  });
+}
 
 /** A stable identifier: providers, routes, clients, fleet id. Lowercase so it fits every cloud's tag rules. */
 export const Name = z

@@ -1,9 +1,9 @@
 import { Duration, withSecret } from '@forgejo-fleet/runtime/config';
 import { z } from 'zod';
-import { HttpUrl, Listen, Log } from '../common.js';
+import { ForgejoBaseUrl, HttpUrl, Listen, Log } from '../common.js';
 
 export const AutoscalerForgejo = z.strictObject({
-  api_url: HttpUrl('the Forgejo URL the autoscaler calls'),
+  api_url: ForgejoBaseUrl('the Forgejo URL the autoscaler calls'),
   timeout: Duration({ min: 1_000, max: 120_000 }).prefault('10s'),
 });
 

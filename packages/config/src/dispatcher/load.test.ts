@@ -187,6 +187,20 @@ const badConfigs: [string, unknown, string][] = [
     'fleet_id: expected lowercase',
   ],
   [
+    'Forgejo URL with the API path',
+    edit((c) => {
+      c.forgejo.api_url = 'https://git.example.com/api/v1';
+    }),
+    'forgejo.api_url: "https://git.example.com/api/v1" ends with /api/v1: give the server\'s base URL (e.g. https://git.example.com/)',
+  ],
+  [
+    'Forgejo URL of a subpath install with the API path',
+    edit((c) => {
+      c.forgejo.instance_url = 'https://example.com/git/api/v1/';
+    }),
+    'forgejo.instance_url: "https://example.com/git/api/v1/" ends with /api/v1: give the server\'s base URL (e.g. https://example.com/git)',
+  ],
+  [
     'unknown top-level key',
     edit((c) => {
       c.rutes = [];

@@ -1,14 +1,14 @@
 import { Duration, withSecret } from '@forgejo-fleet/runtime/config';
 import { z } from 'zod';
-import { HttpUrl, LabelName, Listen, Log, Name, RunnerLabel } from '../common.js';
+import { ForgejoBaseUrl, HttpUrl, LabelName, Listen, Log, Name, RunnerLabel } from '../common.js';
 import { ProviderConfig } from './provider-config.js';
 
 export const Forgejo = withSecret(
   {
     /** What the services call (may be a loopback or internal address). */
-    api_url: HttpUrl('the Forgejo URL the dispatcher calls'),
+    api_url: ForgejoBaseUrl('the Forgejo URL the dispatcher calls'),
     /** What runners on the VMs reach (public or VPC address). */
-    instance_url: HttpUrl('the Forgejo URL runners reach'),
+    instance_url: ForgejoBaseUrl('the Forgejo URL runners reach'),
     timeout: Duration({ min: 1_000, max: 120_000 }).prefault('10s'),
   },
   'token',
