@@ -281,6 +281,32 @@ describe('dispatch API client', () => {
     });
   });
 
+  it('reads budgets, checks their shape, and reports an older dispatcher 404 as a refusal', async () => {
+    const budget = {
+      cap: 'scopes.org:acme.limits.money_per_day',
+      used: 1.5,
+      limit: 5,
+      unit: 'money',
+      resets_at: '2026-11-24T00:00:00.000Z',
+    };
+    const { client, seen } = world([
+      json(200, { items: [budget] }),
+      json(200, { items: [{ ...budget, unit: 'euros' }] }),
+      refusal(404, 'not_found'),
+    ]);
+
+    expect(await client.budgets()).toEqual({ ok: true, status: 200, value: { items: [budget] } });
+    expect(await client.budgets()).toEqual({
+      ok: false,
+      kind: 'failed',
+      message: 'unexpected 200 body from GET /v1/budgets',
+    });
+    expect(await client.budgets()).toMatchObject({ ok: false, kind: 'refused', status: 404 });
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(
+      Array(3).fill('GET http://127.0.0.1:9/v1/budgets'),
+    );
+  });
+
   it('sends a reconcile reason, or no body at all', async () => {
     const { client, seen } = world([json(202, { scheduled: true })]);
 

@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import { type Exchanged, exchange, type Fetch } from './exchange.js';
 import { COMPONENTS, fillPath, ROUTES, type RouteDef, type RouteName } from './routes.js';
 import {
+  type BudgetList,
   type DecisionList,
   type Dispatch,
   DispatchAck,
@@ -239,6 +240,11 @@ export function createDispatchApiClient(opts: DispatchApiClientOptions) {
 
     routes(options: CallOptions = {}): Promise<ApiResult<RouteList>> {
       return call('routes', {}, options, json(COMPONENTS.RouteList));
+    },
+
+    /** Today's budgets the client may see, used vs caps (404 from dispatchers older than the endpoint). */
+    budgets(options: CallOptions = {}): Promise<ApiResult<BudgetList>> {
+      return call('budgets', {}, options, json(COMPONENTS.BudgetList));
     },
 
     /** The routes' names and labels only: all a job matcher reads, and all it should depend on. */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  BudgetList,
   DecisionList,
   Dispatch,
   DispatchList,
@@ -17,6 +18,7 @@ export const COMPONENTS = {
   Dispatch,
   DispatchList,
   RouteList,
+  BudgetList,
   DecisionList,
   ReconcileRequest,
   Error: ErrorBody,
@@ -170,6 +172,15 @@ export const ROUTES = {
     summary: 'configured routes',
     auth: 'client',
     answers: { 200: { description: 'routes', json: 'RouteList' } },
+    errors: [401],
+  },
+  budgets: {
+    method: 'get',
+    path: '/v1/budgets',
+    summary:
+      "today's daily budgets (VM-minutes, money) used vs their caps: the client's scopes' caps; route caps span tenants, so * clients only",
+    auth: 'client',
+    answers: { 200: { description: 'budgets', json: 'BudgetList' } },
     errors: [401],
   },
 } as const satisfies Record<string, RouteDef>;

@@ -172,6 +172,23 @@ export const RouteInfo = RouteView.pick({ name: true, labels: true });
 export type RouteInfo = z.infer<typeof RouteInfo>;
 export const RouteInfoList = z.object({ routes: z.array(RouteInfo) });
 
+/** One daily budget (a route's or a scope's cap) and today's use of it (UTC day). */
+export const BudgetView = z.object({
+  cap: z.string().describe('the config path of the cap, e.g. scopes.org:acme.limits.money_per_day'),
+  used: z.number().describe("used today: VM-minutes, or money in the providers' price unit"),
+  limit: z.number(),
+  unit: z.enum(['minutes', 'money']),
+  resets_at: z.string().describe('the next UTC midnight (RFC 3339), when use starts again from 0'),
+});
+export type BudgetView = z.infer<typeof BudgetView>;
+
+export const BudgetList = z.object({
+  items: z
+    .array(BudgetView)
+    .describe("the client's scopes' budgets; route budgets span every tenant, so only * clients see them"),
+});
+export type BudgetList = z.infer<typeof BudgetList>;
+
 /** Every error answer: `{ "error": { "code", "message", "details"? } }`. */
 export const ErrorBody = z.object({
   error: z.object({

@@ -265,6 +265,7 @@ describe('GET /openapi.json', () => {
       'GET /v1/decisions',
       'POST /v1/reconcile',
       'GET /v1/routes',
+      'GET /v1/budgets',
     ]);
   });
 });

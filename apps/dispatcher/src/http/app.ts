@@ -11,7 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { DispatchService } from '../service/service.js';
-import { decisionView, dispatchView } from '../service/view.js';
+import { budgetView, decisionView, dispatchView } from '../service/view.js';
 import { type ApiClient, bearerAuth } from './auth.js';
 import { closeUnreadBody } from './connection.js';
 import type { AppEnv } from './env.js';
@@ -169,6 +169,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   on(v1, ROUTES.routes, async (c) => c.json({ routes: await deps.service.routeViews(c.get('client')) }));
+
+  on(v1, ROUTES.budgets, async (c) =>
+    c.json({ items: (await deps.service.budgets(c.get('client'))).map(budgetView) }),
+  );
 
   app.route('/', v1);
 

@@ -11,6 +11,12 @@ import { warmWorld } from '../__fixtures__/warm-world.js';
 const HANDLE = '6d0d4f0e-8c1b-4d8e-9a7e-5b7a8f7c2e11';
 const JOB = { handle: HANDLE, id: 41, attempt: 1, repo_id: 1, owner_id: 3, name: 'build' };
 const ACME_REQUEST = { scope: 'org:acme', labels: ['linux'], job: JOB };
+/** A route budget (every tenant's use) and acme's own budget: what each client may see differs. */
+const BUDGETS = {
+  routeLimits: 'vm_minutes_per_day: 600',
+  acmeSettings: 'limits: { money_per_day: 5 }',
+  choices: { local: [{ key: 'm', machine: 'm', hourlyPrice: 6 }] },
+};
 
 type Harness = Awaited<ReturnType<typeof dispatcherHarness>>;
 type Client = 'own' | 'other' | 'star';
@@ -27,8 +33,8 @@ let empty: Harness;
 let dispatchId: string;
 
 beforeEach(async () => {
-  world = await dispatcherHarness();
-  empty = await dispatcherHarness();
+  world = await dispatcherHarness(BUDGETS);
+  empty = await dispatcherHarness(BUDGETS);
   const made = await world.request('POST', '/v1/dispatch', ACME_REQUEST);
   expect(made.status).toBe(202);
   dispatchId = ((await made.json()) as { id: string }).id;
@@ -76,6 +82,7 @@ const MATRIX: [string, string, string, unknown, Expect, Expect, Expect][] = [
   ['decisions', 'GET', '/v1/decisions', undefined, 200, AS_IF_MISSING, 200],
   ['decisions of the dispatch', 'GET', '/v1/decisions?dispatch_id=ID', undefined, 200, AS_IF_MISSING, 200],
   ['routes', 'GET', '/v1/routes', undefined, 200, AS_IF_MISSING, 200],
+  ['budgets', 'GET', '/v1/budgets', undefined, 200, AS_IF_MISSING, 200],
   ['reconcile', 'POST', '/v1/reconcile', undefined, 403, 403, 202],
   ['dispatch the same job again', 'POST', '/v1/dispatch', ACME_REQUEST, 200, 403, 200],
   [
@@ -185,6 +192,37 @@ describe('tenant matrix', () => {
     expect(await live('other')).toEqual([
       ['small', 0],
       ['gpu', 0],
+    ]);
+  });
+});
+
+describe('budgets', () => {
+  it('own scope: its scope budget only; other scope: none of acme; *: every route and scope budget', async () => {
+    world.advance(30 * 60_000); // the acme VM has run 30 minutes today
+    const caps = async (client: Client) => {
+      const answer = await ask(world, 'GET', '/v1/budgets', client);
+      expect(answer.status).toBe(200);
+      return (JSON.parse(answer.body) as { items: Record<string, unknown>[] }).items;
+    };
+    const acme = {
+      cap: 'scopes.org:acme.limits.money_per_day',
+      used: 3, // 30 minutes at 6 an hour
+      limit: 5,
+      unit: 'money',
+      resets_at: '2026-11-24T00:00:00.000Z',
+    };
+
+    expect(await caps('own')).toEqual([acme]);
+    expect(await caps('other')).toEqual([]);
+    expect(await caps('star')).toEqual([
+      {
+        cap: 'routes.small.limits.vm_minutes_per_day',
+        used: 30,
+        limit: 600,
+        unit: 'minutes',
+        resets_at: '2026-11-24T00:00:00.000Z',
+      },
+      acme,
     ]);
   });
 });

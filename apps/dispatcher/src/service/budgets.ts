@@ -14,6 +14,8 @@ export const USAGE_CACHE_MS = 5_000;
 
 export interface BudgetState {
   readonly cap: string;
+  /** The scope whose cap this is; null for a route's cap, which spans every tenant. */
+  readonly scope: string | null;
   readonly used: number;
   readonly limit: number;
   readonly unit: 'minutes' | 'money';
@@ -49,23 +51,37 @@ export class UsageMeter {
     const onRoute = sum(rows.filter((row) => row.route === routeName));
     const inScope = sum(rows.filter((row) => row.scope === scopeKey));
     const states: BudgetState[] = [];
-    const add = (cap: string, used: number, limit: number | undefined, unit: BudgetState['unit']) => {
-      if (limit !== undefined) states.push({ cap, used, limit, unit });
+    const add = (
+      cap: string,
+      owner: string | null,
+      used: number,
+      limit: number | undefined,
+      unit: BudgetState['unit'],
+    ) => {
+      if (limit !== undefined) states.push({ cap, scope: owner, used, limit, unit });
     };
     add(
       `routes.${routeName}.limits.vm_minutes_per_day`,
+      null,
       onRoute.minutes,
       route?.limits.vm_minutes_per_day,
       'minutes',
     );
-    add(`routes.${routeName}.limits.money_per_day`, onRoute.cost, route?.limits.money_per_day, 'money');
+    add(`routes.${routeName}.limits.money_per_day`, null, onRoute.cost, route?.limits.money_per_day, 'money');
     add(
       `scopes.${scopeKey}.limits.vm_minutes_per_day`,
+      scopeKey,
       inScope.minutes,
       scope?.limits.vm_minutes_per_day,
       'minutes',
     );
-    add(`scopes.${scopeKey}.limits.money_per_day`, inScope.cost, scope?.limits.money_per_day, 'money');
+    add(
+      `scopes.${scopeKey}.limits.money_per_day`,
+      scopeKey,
+      inScope.cost,
+      scope?.limits.money_per_day,
+      'money',
+    );
     return states;
   }
 
@@ -73,10 +89,16 @@ export class UsageMeter {
   async all(deps: Pick<ServiceDeps, 'config'>): Promise<BudgetState[]> {
     const { rows } = await this.today();
     const states: BudgetState[] = [];
-    const add = (prefix: string, limits: Budgets, used: { minutes: number; cost: number }) => {
+    const add = (
+      prefix: string,
+      scope: string | null,
+      limits: Budgets,
+      used: { minutes: number; cost: number },
+    ) => {
       if (limits.vm_minutes_per_day !== undefined)
         states.push({
           cap: `${prefix}.limits.vm_minutes_per_day`,
+          scope,
           used: used.minutes,
           limit: limits.vm_minutes_per_day,
           unit: 'minutes',
@@ -84,15 +106,16 @@ export class UsageMeter {
       if (limits.money_per_day !== undefined)
         states.push({
           cap: `${prefix}.limits.money_per_day`,
+          scope,
           used: used.cost,
           limit: limits.money_per_day,
           unit: 'money',
         });
     };
     for (const route of deps.config.routes)
-      add(`routes.${route.name}`, route.limits, sum(rows.filter((row) => row.route === route.name)));
+      add(`routes.${route.name}`, null, route.limits, sum(rows.filter((row) => row.route === route.name)));
     for (const scope of deps.config.scopes)
-      add(`scopes.${scope.key}`, scope.limits, sum(rows.filter((row) => row.scope === scope.key)));
+      add(`scopes.${scope.key}`, scope.key, scope.limits, sum(rows.filter((row) => row.scope === scope.key)));
     return states;
   }
 
@@ -106,7 +129,7 @@ export class UsageMeter {
     const spent = states.find((state) => state.used >= state.limit);
     if (!spent) return;
     const now = deps.clock.now();
-    const resetsAt = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
+    const resetsAt = budgetsResetAt(now);
     const used = spent.unit === 'minutes' ? `${Math.floor(spent.used)} VM-minutes` : spent.used.toFixed(2);
     throw new LimitReached(
       `budget ${spent.cap} is spent (${used} of ${spent.limit} today); it resets at ${new Date(resetsAt).toISOString()}`,
@@ -121,6 +144,11 @@ export class UsageMeter {
       },
     );
   }
+}
+
+/** Budgets are per UTC day: they reset at the next UTC midnight after `now` (epoch ms). */
+export function budgetsResetAt(now: number): number {
+  return (Math.floor(now / DAY_MS) + 1) * DAY_MS;
 }
 
 function sum(rows: readonly UsageRow[]): { minutes: number; cost: number } {

@@ -1,4 +1,5 @@
 import { type DispatchRecord, type ListQuery, routeScopeKey } from '@forgejo-fleet/store';
+import { type BudgetState, budgetsResetAt } from './budgets.js';
 import type { ServiceCore } from './core.js';
 import { NotFound } from './errors.js';
 import { type Caller, canSee, INTERNAL, visibleScopes } from './visibility.js';
@@ -11,7 +12,7 @@ import { explainDispatch } from './why.js';
  * learn that an id is taken.
  */
 export function readPaths(core: ServiceCore) {
-  const { deps, warm } = core;
+  const { deps, warm, usage } = core;
   const { store } = deps;
   return {
     /** One dispatch. */
@@ -57,6 +58,17 @@ export function readPaths(core: ServiceCore) {
             }
           : null,
       }));
+    },
+
+    /**
+     * Today's budgets the caller may see, each with when it resets (the next UTC midnight, epoch
+     * ms). A scoped client sees its own scopes' caps only: a route's cap sums every tenant's use,
+     * so only a `*` client sees it.
+     */
+    async budgets(caller: Caller = INTERNAL): Promise<(BudgetState & { readonly resetsAt: number })[]> {
+      const states = await usage.all(deps);
+      const resetsAt = budgetsResetAt(deps.clock.now());
+      return states.filter((state) => canSee(caller, state.scope)).map((state) => ({ ...state, resetsAt }));
     },
 
     /** The dispatch by id or job handle, explained as readable text. */

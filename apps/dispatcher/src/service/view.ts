@@ -1,4 +1,5 @@
 import type { Decision, DispatchRecord } from '@forgejo-fleet/store';
+import type { BudgetState } from './budgets.js';
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -34,4 +35,15 @@ export function dispatchView(record: DispatchRecord) {
 /** A decision as the API shows it. */
 export function decisionView(decision: Decision) {
   return { ...decision, at: iso(decision.at) };
+}
+
+/** A budget as the API shows it: which cap, today's use against it, and when it resets. */
+export function budgetView(budget: BudgetState & { readonly resetsAt: number }) {
+  return {
+    cap: budget.cap,
+    used: budget.used,
+    limit: budget.limit,
+    unit: budget.unit,
+    resets_at: iso(budget.resetsAt),
+  };
 }

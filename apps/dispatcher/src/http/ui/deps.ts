@@ -11,14 +11,13 @@ export interface BudgetUse {
 
 /**
  * The service's read paths the page uses, each called with the signed-in client (so the page shows
- * exactly what the API would), plus cancel. Budgets and circuits are optional: shown when the
- * service offers them.
+ * exactly what the API would), plus cancel. Circuits are optional: shown when the service offers
+ * them.
  */
 export type UiService = Pick<
   DispatchService,
-  'list' | 'get' | 'why' | 'decisions' | 'routeViews' | 'cancel'
+  'list' | 'get' | 'why' | 'decisions' | 'routeViews' | 'budgets' | 'cancel'
 > & {
-  readonly budgetUse?: () => Promise<readonly BudgetUse[]>;
   readonly openCircuits?: () => readonly string[];
 };
 

@@ -13,13 +13,16 @@ const LIVE_STATES: readonly DispatchState[] = [
 /** Rows read per live state: a bounded, indexed slice; beyond it the page says "N+". */
 export const LIVE_SAMPLE = 200;
 
-/** Overview: routes, live dispatches by state and provider, warm pools, budgets, refusals, circuits. */
+/**
+ * Overview: routes, live dispatches by state and provider, warm pools, budgets, refusals, circuits.
+ * Every read is scoped by the service (budgets as `GET /v1/budgets` shows them), not here.
+ */
 export async function overviewBody(deps: UiDeps, caller: Caller): Promise<Html> {
   const { service } = deps;
   const [routes, live, budgets, refusals] = await Promise.all([
     service.routeViews(caller),
     liveByState(deps, caller),
-    visibleBudgets(deps, caller),
+    service.budgets(caller),
     refusalCounts(deps, caller),
   ]);
   const circuits = service.openCircuits?.() ?? [];
@@ -49,7 +52,7 @@ ${caller.scopes === '*' ? '' : html`<p class="muted">Warm pool VMs belong to no 
 </section>
 
 <section aria-labelledby="budgets-h"><h2 id="budgets-h">Budgets today</h2>
-${budgets === undefined ? html`<p class="muted">This dispatcher does not report budget use.</p>` : budgetTable(budgets)}
+${budgetTable(budgets)}
 </section>
 
 <section aria-labelledby="refusals-h"><h2 id="refusals-h">Refusals since start</h2>
@@ -79,15 +82,6 @@ async function liveByState(deps: UiDeps, caller: Caller) {
       return { state, count: page.items.length, more: page.next_cursor !== null, byProvider };
     }),
   );
-}
-
-/** A scoped client sees its scopes' budgets only; route budgets span tenants, so `*` only. */
-async function visibleBudgets(deps: UiDeps, caller: Caller): Promise<readonly BudgetUse[] | undefined> {
-  if (!deps.service.budgetUse) return undefined;
-  const all = await deps.service.budgetUse();
-  if (caller.scopes === '*') return all;
-  const prefixes = caller.scopes.map((scope) => `scopes.${scope}.`);
-  return all.filter((b) => prefixes.some((prefix) => b.cap.startsWith(prefix)));
 }
 
 function budgetTable(budgets: readonly BudgetUse[]): Html {
