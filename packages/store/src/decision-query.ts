@@ -5,7 +5,7 @@ import type { Decision, DecisionQuery } from './types.js';
 export const MAX_DECISION_LIMIT = 1000;
 
 /**
- * `listDecisions`, oldest first after a sequence number. The scope filter is part of the query
+ * `listDecisions`, oldest first after a sequence number, or newest first before one. The scope filter is part of the query
  * (not applied to a page afterwards), so a client limited to some scopes gets full pages and
  * `after` keeps working. A decision without a scope (a warm pool refill, a global refusal) is
  * fleet-wide and matches no scope list. One prepared statement per filter combination.
@@ -14,14 +14,17 @@ export function createDecisionLister(db: Database): (query: DecisionQuery) => De
   const cache = new Map<string, Statement>();
 
   function statementFor(query: DecisionQuery): Statement {
-    const conditions = ['seq > @after'];
+    const newest = query.before !== undefined;
+    const conditions = [newest ? 'seq < @before' : 'seq > @after'];
     if (query.dispatch_id !== undefined) conditions.push('dispatch_id = @dispatch_id');
     // json_each binds the whole list as one parameter: no SQL is built from scope names.
     if (query.scopes !== undefined) conditions.push('scope IN (SELECT value FROM json_each(@scopes))');
-    const key = conditions.join(' AND ');
+    const where = conditions.join(' AND ');
+    const order = newest ? 'seq DESC' : 'seq';
+    const key = `${where} ORDER BY ${order}`;
     let statement = cache.get(key);
     if (statement === undefined) {
-      statement = db.prepare(`SELECT * FROM decisions WHERE ${key} ORDER BY seq LIMIT @limit`);
+      statement = db.prepare(`SELECT * FROM decisions WHERE ${key} LIMIT @limit`);
       cache.set(key, statement);
     }
     return statement;
@@ -29,7 +32,9 @@ export function createDecisionLister(db: Database): (query: DecisionQuery) => De
 
   return function listDecisions(query: DecisionQuery): Decision[] {
     const params: Record<string, string | number> = {
-      after: query.after ?? 0,
+      ...(query.before === undefined
+        ? { after: query.after ?? 0 }
+        : { before: Number.isFinite(query.before) ? query.before : Number.MAX_SAFE_INTEGER }),
       limit: Math.min(Math.max(Math.trunc(query.limit), 1), MAX_DECISION_LIMIT),
     };
     if (query.dispatch_id !== undefined) params.dispatch_id = query.dispatch_id;

@@ -11,6 +11,28 @@ function memoryStore() {
 }
 
 describe('decision log', () => {
+  it('lists newest first before a sequence number, filtered by scope inside the query', async () => {
+    const store = memoryStore();
+    for (let i = 0; i < 6; i++) {
+      await store.appendDecision({
+        at: T0 + i,
+        kind: 'create',
+        reason: `r${i}`,
+        scope: i % 2 === 0 ? 'org:acme' : 'user:alice',
+      });
+    }
+    const seqs = async (query: Parameters<typeof store.listDecisions>[0]) =>
+      (await store.listDecisions(query)).map((d) => d.seq);
+
+    expect(await seqs({ before: Number.POSITIVE_INFINITY, limit: 2 })).toEqual([6, 5]);
+    expect(await seqs({ before: 5, limit: 2 })).toEqual([4, 3]);
+    expect(await seqs({ before: Number.POSITIVE_INFINITY, limit: 10, scopes: ['org:acme'] })).toEqual([
+      5, 3, 1,
+    ]);
+    expect(await seqs({ before: 1, limit: 10 })).toEqual([]);
+    expect(await seqs({ after: 4, limit: 10 })).toEqual([5, 6]);
+  });
+
   it('appends with increasing sequence numbers and lists oldest first, per dispatch', async () => {
     const store = memoryStore();
     const first = await store.appendDecision({

@@ -153,8 +153,13 @@ export interface DecisionQuery {
   readonly dispatch_id?: string;
   /** Only decisions of these scopes (undefined: all, with the scope-less fleet-wide ones). */
   readonly scopes?: readonly string[];
-  /** Only decisions after this sequence number (tailing). */
+  /** Only decisions after this sequence number (tailing), oldest first. */
   readonly after?: number;
+  /**
+   * Newest first, from just before this sequence number (`Infinity`: the latest). Reads the same
+   * index backwards, so the newest page of a million decisions costs what the oldest does.
+   */
+  readonly before?: number;
   /** 1..1000 */
   readonly limit: number;
 }

@@ -82,7 +82,10 @@ export function readPaths(core: ServiceCore) {
     },
 
     /** The decision log, only the caller's scopes (fleet-wide decisions only for `*`). */
-    decisions(query: { dispatch_id?: string; after?: number; limit: number }, caller: Caller = INTERNAL) {
+    decisions(
+      query: { dispatch_id?: string; after?: number; before?: number; limit: number },
+      caller: Caller = INTERNAL,
+    ) {
       const scopes = visibleScopes(caller);
       return store.listDecisions(scopes === undefined ? query : { ...query, scopes });
     },

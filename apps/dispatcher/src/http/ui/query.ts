@@ -1,5 +1,5 @@
 import { ListDecisionsQuery, ListDispatchesQuery } from '@forgejo-fleet/dispatch-api';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { fieldErrors } from '../schemas.js';
 
 /** A query string the page cannot read: its fields' problems, shown on a 400 page. */
@@ -26,9 +26,20 @@ export function dispatchesQuery(query: Record<string, string>) {
   return parse(ListDispatchesQuery, query);
 }
 
-/** The decision stream's page: the API's schema, at most a page of 200 rows here. */
+/**
+ * The decision stream's page: the API's schema, at most a page of 200 rows here, plus `before`
+ * (newest first from just before that sequence number); without `after` the page is the latest.
+ */
+const UiDecisionsQuery = ListDecisionsQuery.extend({
+  before: z.coerce.number().int().min(1).optional(),
+});
+
 export function decisionsQuery(query: Record<string, string>) {
-  const parsed = parse(ListDecisionsQuery, query);
+  const parsed = parse(UiDecisionsQuery, query);
+  const afterGiven = query.after !== undefined && query.after !== '';
+  if (parsed.before !== undefined && afterGiven) {
+    throw new BadQuery([{ path: 'before', message: 'give either after or before, not both' }]);
+  }
   if (parsed.limit > 200) throw new BadQuery([{ path: 'limit', message: 'at most 200 rows per page' }]);
-  return parsed;
+  return { ...parsed, newestFirst: !afterGiven };
 }

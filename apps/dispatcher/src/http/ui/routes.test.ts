@@ -267,6 +267,13 @@ describe('status page pages', () => {
     const decisions = await get('/ui/decisions?limit=5', cookie);
     expect(decisions.status).toBe(200);
     expect(decisions.text).toContain(acmeId);
+    expect(decisions.text).toContain('Decisions, newest first');
+    const seqs = [...decisions.text.matchAll(/<tr><td class="num">(\d+)<\/td>/g)].map((m) => Number(m[1]));
+    expect(seqs).toEqual([...seqs].sort((x, y) => y - x));
+    const fromStart = await get('/ui/decisions?after=0&limit=5', cookie);
+    expect(fromStart.text).toContain('Decisions, oldest first');
+    expect(fromStart.text).toMatch(/<tr><td class="num">1<\/td>/);
+    expect((await get('/ui/decisions?after=1&before=5', cookie)).status).toBe(400);
   });
 
   it.each([

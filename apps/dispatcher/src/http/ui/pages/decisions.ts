@@ -7,8 +7,13 @@ import type { decisionsQuery } from '../query.js';
 
 type Query = ReturnType<typeof decisionsQuery>;
 
-/** The decision stream, oldest first after a sequence number (the store's indexed order). */
+/**
+ * The decision stream: the latest page first, newest at the top, with "Older" links (`before`);
+ * or, given `after`, oldest first from there with "Newer" links (tailing from a known point). Both
+ * read the store's sequence index, so any page of a million decisions costs the same.
+ */
 export async function decisionsBody(deps: UiDeps, caller: Caller, query: Query): Promise<Html> {
+  if (query.newestFirst) return newestFirst(deps, caller, query);
   const items = await deps.service.decisions({ after: query.after, limit: query.limit }, caller);
   const last = items.at(-1)?.seq;
   return html`
@@ -19,6 +24,20 @@ export async function decisionsBody(deps: UiDeps, caller: Caller, query: Query):
 </form>
 ${items.length === 0 ? html`<p>No decisions after #${query.after}.</p>` : decisionTable(items, 'Decisions, oldest first')}
 <p>${last === undefined ? '' : html`<a href="/ui/decisions?after=${last}&amp;limit=${query.limit}" rel="next">Newer decisions</a>`}</p>`;
+}
+
+async function newestFirst(deps: UiDeps, caller: Caller, query: Query): Promise<Html> {
+  const before = query.before ?? Number.POSITIVE_INFINITY;
+  const items = await deps.service.decisions({ before, limit: query.limit }, caller);
+  const oldest = items.at(-1)?.seq;
+  return html`
+<form class="filters" method="get" action="/ui/decisions" aria-label="Jump in the decision stream">
+<label for="d-after">After sequence number<input id="d-after" name="after" type="number" min="0" value=""></label>
+<label for="d-limit">Per page<input id="d-limit" name="limit" type="number" min="1" max="200" value="${query.limit}"></label>
+<button type="submit">Show</button>
+</form>
+${items.length === 0 ? html`<p>No decisions${query.before === undefined ? '' : html` before #${query.before}`}.</p>` : decisionTable(items, 'Decisions, newest first')}
+<p>${query.before === undefined ? '' : html`<a href="/ui/decisions?limit=${query.limit}">Latest decisions</a> `}${oldest === undefined || items.length < query.limit ? '' : html`<a href="/ui/decisions?before=${oldest}&amp;limit=${query.limit}" rel="prev">Older decisions</a>`}</p>`;
 }
 
 export function decisionTable(items: readonly Decision[], caption: string): Html {
