@@ -63,8 +63,12 @@ export interface TestFleet {
  * A real dispatcher on 127.0.0.1 port 0 with the fake Forgejo (orgs acme and beta) and a memory
  * cloud: route `small` (labels linux) and route `tiny` (labels tiny, max_vms 1, so a second
  * dispatch is refused). The reconciler is held off so states change only when a test acts.
+ * `budgets` adds daily caps: 600 VM-minutes on route small, 120 on scope org:acme; `now` is the
+ * dispatcher's clock (VM time is counted by it).
  */
-export async function startTestFleet(): Promise<TestFleet> {
+export async function startTestFleet(
+  options: { readonly budgets?: boolean; readonly now?: () => number } = {},
+): Promise<TestFleet> {
   const work = mkdtempSync(join(tmpdir(), 'fleet-cli-api-'));
   const opsTokenFile = join(work, 'ops-token');
   const aliceTokenFile = join(work, 'alice-token');
@@ -85,10 +89,10 @@ forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: FT 
 providers:
   cloud: { kind: shell, command: [/bin/false] }
 routes:
-  - { name: small, labels: [linux], providers: [cloud] }
+  - { name: small, labels: [linux], providers: [cloud]${options.budgets ? ', limits: { vm_minutes_per_day: 600 }' : ''} }
   - { name: tiny, labels: [tiny], providers: [cloud], limits: { max_vms: 1 } }
 scopes:
-  org:acme: {}
+  org:acme: {${options.budgets ? ' limits: { vm_minutes_per_day: 120 } ' : ''}}
   org:beta: {}
 clients:
   - { name: ops, token_file: ${opsTokenFile}, scopes: ['*'] }
@@ -102,6 +106,7 @@ clients:
     log: createLogger('silent'),
     providerFor: () => cloud,
     reconcileIntervalMs: 3_600_000,
+    ...(options.now ? { now: options.now } : {}),
   });
   return {
     url: dispatcher.url,

@@ -1,4 +1,4 @@
-import type { ApiFailure, DispatchApiClient, DispatchState } from '@forgejo-fleet/dispatch-api';
+import type { ApiFailure, BudgetView, DispatchApiClient, DispatchState } from '@forgejo-fleet/dispatch-api';
 import { systemClock } from '@forgejo-fleet/runtime';
 import { z } from 'zod';
 import { API_FLAGS_HELP, type ApiIo, connect, parseApiArgs, reportFailure } from '../api-flags.js';
@@ -9,11 +9,11 @@ import { routeTable } from './routes.js';
 
 export const statusHelp = `Usage: forgejo-fleet status
 
-One screen: routes, live VMs by provider and state, warm pools, refusals in the last hour.
-What the client may see only: a client of some scopes sees their dispatches and decisions.
+One screen: routes, live VMs by provider and state, warm pools, refusals in the last hour,
+today's budgets used vs caps.
+What the client may see only: a client of some scopes sees their dispatches, decisions and
+budgets (route budgets span every scope: \`*\` clients only).
 Refusals are counted by route with the latest reason.
-Budgets are not shown: the API does not expose them yet (\`forgejo-fleet why ID\` shows the
-budgets that apply to one dispatch).
 ${API_FLAGS_HELP}`;
 
 /** States in which a dispatch holds (or is about to hold) a VM. */
@@ -41,6 +41,10 @@ export async function status(argv: readonly string[], io: ApiIo): Promise<number
   if ('ok' in live) return reportFailure('status', live, url, io);
   const refusals = await refusalsSince(api, now - HOUR_MS);
   if ('ok' in refusals) return reportFailure('status', refusals, url, io);
+  const budgets = await api.budgets();
+  // A dispatcher from before /v1/budgets answers 404: the rest of the screen is still worth showing.
+  const budgetsOffered = !(!budgets.ok && budgets.kind === 'refused' && budgets.status === 404);
+  if (!budgets.ok && budgetsOffered) return reportFailure('status', budgets, url, io);
 
   const out = [`forgejo-fleet status: ${url} at ${shortTime(new Date(now).toISOString())}`, ''];
   out.push('ROUTES', routeTable(routes.value.routes));
@@ -62,13 +66,29 @@ export async function status(argv: readonly string[], io: ApiIo): Promise<number
   } else {
     out.push('');
   }
-  out.push(
-    'BUDGETS',
-    'not shown: the dispatch API does not expose budget caps or use (see `forgejo-fleet why ID`)',
-    '',
-  );
+  if (budgets.ok) out.push('BUDGETS TODAY (UTC)', budgetTable(budgets.value.items));
+  else out.push('budgets: not offered by this dispatcher', '');
   io.stdout(out.join('\n'));
   return EXIT.ok;
+}
+
+/** One row per cap: use against the limit with its unit and share, and when it resets. */
+export function budgetTable(budgets: readonly BudgetView[]): string {
+  if (budgets.length === 0) return 'no budget applies to the scopes this client sees\n';
+  return formatTable(
+    ['CAP', 'USED / LIMIT', 'USED', 'RESETS'],
+    budgets.map((b) => [
+      b.cap,
+      `${amount(b.used, b.unit)} / ${amount(b.limit, b.unit)} ${b.unit === 'minutes' ? 'VM-minutes' : 'money'}`,
+      `${b.limit > 0 ? Math.round((b.used / b.limit) * 100) : 100} %`,
+      shortTime(b.resets_at),
+    ]),
+  );
+}
+
+/** VM-minutes to one decimal (a VM bills by the second), money to cents; trailing zeros dropped. */
+function amount(value: number, unit: BudgetView['unit']): string {
+  return String(Number(value.toFixed(unit === 'minutes' ? 1 : 2)));
 }
 
 /** Live dispatches counted by provider (`-` before one is chosen) and state, from bounded pages. */
