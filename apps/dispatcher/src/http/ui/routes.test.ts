@@ -320,6 +320,29 @@ describe('status page pages', () => {
     expect(text).not.toContain('>Count<');
   });
 
+  it('shows budget bars: every cap to a * client, only its own scope caps to a scoped one', async () => {
+    await world.close();
+    world = await dispatcherHarness({
+      routeLimits: 'vm_minutes_per_day: 600',
+      acmeSettings: 'limits: { vm_minutes_per_day: 120 }',
+    });
+    const cap = (text: string) =>
+      [...text.matchAll(/<th scope="row">((?:routes|scopes)\.[^<]+)<\/th>/g)].map((m) => m[1]);
+
+    const star = (await get('/ui', await signIn(AUTOSCALER_TOKEN))).text;
+    const acme = (await get('/ui', await signIn(ACME_CI_TOKEN))).text;
+    const alice = (await get('/ui', await signIn(ALICE_TOKEN))).text;
+
+    expect(cap(star)).toEqual([
+      'routes.small.limits.vm_minutes_per_day',
+      'scopes.org:acme.limits.vm_minutes_per_day',
+    ]);
+    expect(star).toContain('<meter min="0" max="600"');
+    expect(cap(acme)).toEqual(['scopes.org:acme.limits.vm_minutes_per_day']);
+    expect(cap(alice)).toEqual([]);
+    expect(alice).toContain('No budget applies to your scopes.');
+  });
+
   it('says so when metrics are off', async () => {
     const cookie = await signIn(AUTOSCALER_TOKEN);
     expect((await get('/ui/latency', cookie)).text).toContain('Metrics are off');
