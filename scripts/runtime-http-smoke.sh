@@ -14,6 +14,7 @@ Checks a running dispatcher over HTTP and exits 0 when every check passes:
   GET /openapi.json     200, an OpenAPI 3 document with /v1/dispatch
   GET /v1/routes        401 without a token and with a wrong one; 200 with at least one route
   GET /v1/dispatches    200 with the token
+  GET /v1/budgets       200 with the token: today's caps the token may see (404 from an older dispatcher: noted)
   GET /metrics          200, Prometheus text (SMOKE_METRICS=skip to leave out)
   autoscaler            with AUTOSCALER_URL: its /healthz, /readyz (every scope polls fine) and /metrics
   optional dispatch     SMOKE_DISPATCH=1: POST /v1/dispatch, wait until it is provisioning or
@@ -215,6 +216,15 @@ request GET "$base/v1/dispatches?limit=1" token
 expect_status 'GET /v1/dispatches' 200
 expect_json 'GET /v1/dispatches' '.items | type == "array"' 'a page of dispatches'
 ok 'GET /v1/dispatches'
+
+request GET "$base/v1/budgets" token
+if [[ "$status" == 404 ]]; then
+  echo "skip GET /v1/budgets (this dispatcher does not offer it)"
+else
+  expect_status 'GET /v1/budgets' 200
+  expect_json 'GET /v1/budgets' '.items | type == "array"' 'a list of budgets'
+  ok "GET /v1/budgets ($(jq -r '.items | length' "$work/body") caps)"
+fi
 
 check_metrics() {
   local url="$1" auth="$2"

@@ -100,6 +100,7 @@ clients:
         'GET /openapi.json',
         'GET /v1/routes',
         'GET /v1/dispatches',
+        'GET /v1/budgets',
       ]) {
         expect(run.stdout).toContain(`ok   ${check}`);
       }
