@@ -1,13 +1,11 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { type AutoscalerConfig, ConfigError, loadAutoscalerConfig } from '@forgejo-fleet/config';
-import { packageVersion } from '@forgejo-fleet/runtime';
+import { parseServiceCommandLine } from '@forgejo-fleet/runtime';
 import { createLogger } from './logger.js';
 import { startAutoscaler } from './server.js';
 
 // sysexits EX_CONFIG: systemd's RestartPreventExitStatus=78 stops restart loops on bad config.
 const EXIT_CONFIG = 78;
-const EXIT_USAGE = 64;
 
 const USAGE = `Usage: forgejo-fleet-autoscaler --config FILE
 
@@ -34,38 +32,12 @@ Exit codes:
   78  the config is invalid (every problem is printed)
 `;
 
-function parseCommandLine(): { file: string } | { exit: number } {
-  let values: { config?: string | undefined; help?: boolean | undefined; version?: boolean | undefined };
-  try {
-    values = parseArgs({
-      options: {
-        config: { type: 'string', short: 'c' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    process.stderr.write(`forgejo-fleet-autoscaler: ${(error as Error).message}\n\n${USAGE}`);
-    return { exit: EXIT_USAGE };
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return { exit: 0 };
-  }
-  if (values.version) {
-    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
-    return { exit: 0 };
-  }
-  if (values.config === undefined) {
-    process.stderr.write(`forgejo-fleet-autoscaler: --config FILE is required\n\n${USAGE}`);
-    return { exit: EXIT_USAGE };
-  }
-  return { file: values.config };
-}
-
 async function main(): Promise<number> {
-  const commandLine = parseCommandLine();
+  const commandLine = parseServiceCommandLine({
+    name: 'forgejo-fleet-autoscaler',
+    usage: USAGE,
+    packageJson: new URL('../package.json', import.meta.url),
+  });
   if ('exit' in commandLine) return commandLine.exit;
   const { file } = commandLine;
   let config: AutoscalerConfig;

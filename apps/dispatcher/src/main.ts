@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { ConfigError, loadDispatcherConfig } from '@forgejo-fleet/config';
-import { packageVersion } from '@forgejo-fleet/runtime';
+import { parseServiceCommandLine } from '@forgejo-fleet/runtime';
 import { StoreLockedError, StoreUnreadableError, UnsupportedSchemaError } from '@forgejo-fleet/store';
 import { createLogger } from './logger.js';
 import { startDispatcher } from './server.js';
@@ -11,7 +10,6 @@ import { UnsupportedProviderError } from './wiring.js';
 // failure a restart cannot fix never turns into a restart loop (docs/troubleshooting.md).
 // EX_CONFIG: the config is wrong.
 const EXIT_CONFIG = 78;
-const EXIT_USAGE = 64;
 // EX_DATAERR: the store is unreadable, corrupt or from a newer build: restore, upgrade or move it.
 const EXIT_STORE_UNUSABLE = 65;
 // EX_UNAVAILABLE: another dispatcher holds the store. A SIGKILLed holder frees it at once (the
@@ -46,38 +44,12 @@ Exit codes:
   78  the config is invalid (every problem is printed)
 `;
 
-function parseCommandLine(): { file: string } | { exit: number } {
-  let values: { config?: string | undefined; help?: boolean | undefined; version?: boolean | undefined };
-  try {
-    values = parseArgs({
-      options: {
-        config: { type: 'string', short: 'c' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    process.stderr.write(`forgejo-fleet-dispatcher: ${(error as Error).message}\n\n${USAGE}`);
-    return { exit: EXIT_USAGE };
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return { exit: 0 };
-  }
-  if (values.version) {
-    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
-    return { exit: 0 };
-  }
-  if (values.config === undefined) {
-    process.stderr.write(`forgejo-fleet-dispatcher: --config FILE is required\n\n${USAGE}`);
-    return { exit: EXIT_USAGE };
-  }
-  return { file: values.config };
-}
-
 async function main(): Promise<number> {
-  const commandLine = parseCommandLine();
+  const commandLine = parseServiceCommandLine({
+    name: 'forgejo-fleet-dispatcher',
+    usage: USAGE,
+    packageJson: new URL('../package.json', import.meta.url),
+  });
   if ('exit' in commandLine) return commandLine.exit;
   const { file } = commandLine;
   let config: ReturnType<typeof loadDispatcherConfig>;

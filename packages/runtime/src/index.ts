@@ -21,4 +21,10 @@ export {
   retryDelayMs,
   retryPolicy,
 } from './retry.js';
+export {
+  type CommandLineIo,
+  EXIT_USAGE,
+  parseServiceCommandLine,
+  type ServiceCommand,
+} from './service-command-line.js';
 export { type FieldError, fieldErrors, formatZodPath } from './zod-path.js';
