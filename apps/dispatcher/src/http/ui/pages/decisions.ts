@@ -17,11 +17,7 @@ export async function decisionsBody(deps: UiDeps, caller: Caller, query: Query):
   const items = await deps.service.decisions({ after: query.after, limit: query.limit }, caller);
   const last = items.at(-1)?.seq;
   return html`
-<form class="filters" method="get" action="/ui/decisions" aria-label="Jump in the decision stream">
-<label for="d-after">After sequence number<input id="d-after" name="after" type="number" min="0" value="${query.after}"></label>
-<label for="d-limit">Per page<input id="d-limit" name="limit" type="number" min="1" max="200" value="${query.limit}"></label>
-<button type="submit">Show</button>
-</form>
+${jumpForm(query.after, query.limit)}
 ${items.length === 0 ? html`<p>No decisions after #${query.after}.</p>` : decisionTable(items, 'Decisions, oldest first')}
 <p>${last === undefined ? '' : html`<a href="/ui/decisions?after=${last}&amp;limit=${query.limit}" rel="next">Newer decisions</a>`}</p>`;
 }
@@ -31,13 +27,18 @@ async function newestFirst(deps: UiDeps, caller: Caller, query: Query): Promise<
   const items = await deps.service.decisions({ before, limit: query.limit }, caller);
   const oldest = items.at(-1)?.seq;
   return html`
-<form class="filters" method="get" action="/ui/decisions" aria-label="Jump in the decision stream">
-<label for="d-after">After sequence number<input id="d-after" name="after" type="number" min="0" value=""></label>
-<label for="d-limit">Per page<input id="d-limit" name="limit" type="number" min="1" max="200" value="${query.limit}"></label>
-<button type="submit">Show</button>
-</form>
+${jumpForm('', query.limit)}
 ${items.length === 0 ? html`<p>No decisions${query.before === undefined ? '' : html` before #${query.before}`}.</p>` : decisionTable(items, 'Decisions, newest first')}
 <p>${query.before === undefined ? '' : html`<a href="/ui/decisions?limit=${query.limit}">Latest decisions</a> `}${oldest === undefined || items.length < query.limit ? '' : html`<a href="/ui/decisions?before=${oldest}&amp;limit=${query.limit}" rel="prev">Older decisions</a>`}</p>`;
+}
+
+/** Jump to a sequence number (oldest first from there); an empty field means the latest page. */
+function jumpForm(after: number | '', limit: number): Html {
+  return html`<form class="filters" method="get" action="/ui/decisions" aria-label="Jump in the decision stream">
+<label for="d-after">After sequence number<input id="d-after" name="after" type="number" min="0" value="${after}"></label>
+<label for="d-limit">Per page<input id="d-limit" name="limit" type="number" min="1" max="200" value="${limit}"></label>
+<button type="submit">Show</button>
+</form>`;
 }
 
 export function decisionTable(items: readonly Decision[], caption: string): Html {
