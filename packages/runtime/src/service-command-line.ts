@@ -28,8 +28,8 @@ export function parseServiceCommandLine(
   command: ServiceCommand,
   io: CommandLineIo = {},
 ): { file: string } | { exit: number } {
-  const stdout = io.stdout ?? ((text: string) => process.stdout.write(text));
-  const stderr = io.stderr ?? ((text: string) => process.stderr.write(text));
+  const stdout = io.stdout ?? process.stdout.write.bind(process.stdout);
+  const stderr = io.stderr ?? process.stderr.write.bind(process.stderr);
   let values: { config?: string | undefined; help?: boolean | undefined; version?: boolean | undefined };
   try {
     values = parseArgs({
