@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TOKEN_PATH } from '@forgejo-fleet/cloud-init';
+import { processRunning } from '@forgejo-fleet/runtime';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -145,15 +146,6 @@ async function updateRecord(id: string, change: (r: InstanceRecord) => InstanceR
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
-}
-
 async function readPid(dir: string): Promise<number | undefined> {
   const text = await readText(join(dir, 'pid'));
   const pid = text === undefined ? Number.NaN : Number(text.trim());
@@ -165,7 +157,7 @@ async function view(dir: string, record: InstanceRecord) {
   let state: State = record.state;
   if (state === 'pending' || state === 'running') {
     const pid = record.pid ?? (await readPid(dir));
-    if (pid !== undefined && !isAlive(pid)) state = 'stopped';
+    if (pid !== undefined && !processRunning(pid)) state = 'stopped';
   }
   return {
     id: record.id,
@@ -384,7 +376,7 @@ async function killGroup(pid: number): Promise<void> {
   };
   send('SIGTERM');
   const deadline = Date.now() + KILL_GRACE_MS;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_MS));
+  while (processRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_MS));
   send('SIGKILL');
 }
 

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processRunning } from '@forgejo-fleet/runtime';
 import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadedProviderYaml } from './__fixtures__/loaded-config.js';
@@ -198,16 +199,7 @@ env: { FIXTURE_PID_FILE: ${pidFile} }
     expect(pids).toHaveLength(2);
     // SIGTERM is ignored: SIGKILL follows after the grace period (100 ms here).
     await vi.waitFor(() => {
-      for (const pid of pids) expect(alive(pid)).toBe(false);
-    }, 2_000);
+      for (const pid of pids) expect(processRunning(pid)).toBe(false);
+    }, 10_000);
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
