@@ -4,7 +4,7 @@ export { createLimiter, type Limiter } from './limiter.js';
 export { createLogger, type LoggerOptions, SECRET_PATHS } from './logger.js';
 export { every, type Loop, type LoopOptions } from './loop.js';
 export { packageVersion } from './package-version.js';
-export { processRunning } from './process-running.js';
+export { type ProcessProbe, processRunning } from './process-running.js';
 export {
   isInteractive,
   type Progress,
