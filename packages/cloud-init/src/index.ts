@@ -3,6 +3,7 @@ export { InvalidRunnerBootstrapError, UserDataTooLargeError } from './errors.js'
 export { bootstrapFromConfig, type RunnerRegistration } from './from-config.js';
 export { LABEL_SCHEMES, type LabelScheme, type ParsedLabel, parseLabel, RunnerLabel } from './labels.js';
 export { PLACEHOLDER_TOKEN, TOKEN_PATH, USER_DATA_MAX_BYTES } from './paths.js';
+export { type PodBootstrap, podBootstrapFromUserData } from './pod/bootstrap.js';
 export { renderUserData } from './render.js';
 export { type CloudInitSchemaResult, validateWithCloudInit } from './validate.js';
 export { type ValidWarmBootstrap, WarmBootstrap } from './warm/bootstrap.js';

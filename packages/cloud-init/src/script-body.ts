@@ -9,11 +9,20 @@ export const SCRIPT_FUNCTIONS = String.raw`
 log() { printf 'forgejo-fleet[%s]: %s\n' "$DISPATCH_ID" "$*"; }
 die() { log "error: $*"; exit 1; }
 
+# The pod bootstrap (pod/bootstrap.ts) sets FORGEJO_FLEET_CONTAINER=1. A container has no
+# poweroff, host firewall or package manager of its own, its token sits on a read-only Secret
+# mount, and the pod ends when this script does (activeDeadlineSeconds is its deadline).
+in_container() { env | grep -qx 'FORGEJO_FLEET_CONTAINER=1'; }
+
 # Runs on every exit (success, failure, set -e, signal): the VM must never outlive its job.
 finish() {
   status=$?
   set +e
   trap - EXIT
+  if in_container; then
+    log "bootstrap exit status $status; the container exits"
+    exit "$status"
+  fi
   rm -f "$TOKEN_FILE"
   log "bootstrap exit status $status; powering off"
   sync
@@ -31,8 +40,9 @@ fetch() {
   fi
 }
 
+# A container runs the image's pinned forgejo-runner: it cannot write the install path.
 install_runner() {
-  if [ -n "$DOWNLOAD_URL" ]; then
+  if [ -n "$DOWNLOAD_URL" ] && ! in_container; then
     log "downloading forgejo-runner"
     mkdir -p -m 0755 "$(dirname "$RUNNER_BIN")"
     partial="$RUNNER_BIN.partial"
@@ -50,6 +60,7 @@ install_runner() {
 
 ensure_docker() {
   if ! command -v docker >/dev/null 2>&1; then
+    if in_container; then die "a docker label needs Docker, which the runner pod does not have: use host labels"; fi
     [ "$INSTALL_DOCKER" = 1 ] || die "a docker label needs Docker: bake it into the image or set docker.install"
     log "installing docker.io"
     DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -q -o DPkg::Lock::Timeout=300 update
@@ -77,6 +88,10 @@ drop_forwarded() {
 }
 
 block_metadata() {
+  if in_container; then
+    log "warning: in a container the metadata block is the cluster's (a NetworkPolicy), not this script's"
+    return 0
+  fi
   if command -v iptables >/dev/null 2>&1; then
     drop_forwarded iptables "$METADATA_IPV4" || die "could not block $METADATA_IPV4 with iptables"
     if command -v ip6tables >/dev/null 2>&1; then
@@ -108,8 +123,13 @@ export const COLD_MAIN = `main() {
   trap 'exit 143' TERM
   umask 077
   log "bootstrap starting: fleet $FLEET_ID, runner $RUNNER_NAME"
-  # Backstop in case anything below hangs; the final poweroff supersedes it.
-  shutdown -P "+$DEADLINE_MINUTES" >/dev/null 2>&1 || log "warning: could not schedule the deadline shutdown"
+  # Backstop in case anything below hangs; the final poweroff supersedes it. A pod has
+  # activeDeadlineSeconds instead, and a host user would need root it does not have.
+  if in_container; then
+    [ -z "$HOST_USER" ] || die "runner.host_user does not apply in a pod: it runs as the image's user"
+  else
+    shutdown -P "+$DEADLINE_MINUTES" >/dev/null 2>&1 || log "warning: could not schedule the deadline shutdown"
+  fi
   install_runner
   if [ "$NEEDS_DOCKER" = 1 ]; then ensure_docker; fi
   if [ "$BLOCK_METADATA" = 1 ]; then block_metadata; else log "warning: metadata service not blocked"; fi
@@ -123,7 +143,8 @@ export const COLD_MAIN = `main() {
   log "starting forgejo-runner one-job, timeout $JOB_TIMEOUT s"
   runner_exit=0
   run_runner || runner_exit=$?
-  rm -f "$TOKEN_FILE"
+  # A container's token is on a read-only mount; the cluster deletes its Secret with the pod.
+  in_container || rm -f "$TOKEN_FILE"
   case $runner_exit in
     0) log "forgejo-runner exited 0" ;;
     124 | 137) log "forgejo-runner stopped by the job timeout (exit $runner_exit)" ;;

@@ -75,6 +75,14 @@ export function shellVariables(values: readonly ShellVariable[]): string {
   return values.map(([name, value]) => `${name}=${shQuote(String(value))}\n`).join('');
 }
 
+/**
+ * How long a runner machine may live: the job timeout plus the slack for installs and boot.
+ * The VM schedules its shutdown after it; a pod gets it as activeDeadlineSeconds (pod/).
+ */
+export function bootstrapDeadlineSeconds(jobTimeoutSeconds: number): number {
+  return jobTimeoutSeconds + BOOTSTRAP_SLACK_SECONDS;
+}
+
 function variables(input: ValidRunnerBootstrap): string {
   return shellVariables([
     ['FLEET_ID', input.fleetId ?? '-'],
@@ -84,7 +92,7 @@ function variables(input: ValidRunnerBootstrap): string {
     ['TOKEN_FILE', TOKEN_PATH],
     ['RUNNER_CONFIG', RUNNER_CONFIG_PATH],
     ['JOB_TIMEOUT', input.jobTimeoutSeconds],
-    ['DEADLINE_MINUTES', Math.ceil((input.jobTimeoutSeconds + BOOTSTRAP_SLACK_SECONDS) / 60)],
+    ['DEADLINE_MINUTES', Math.ceil(bootstrapDeadlineSeconds(input.jobTimeoutSeconds) / 60)],
   ]);
 }
 
