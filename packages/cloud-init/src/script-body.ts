@@ -67,7 +67,7 @@ ensure_docker() {
     DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -q -y -o DPkg::Lock::Timeout=300 \
       install --no-install-recommends docker.io
   fi
-  if command -v systemctl >/dev/null 2>&1; then systemctl start docker.service || true; fi
+  if ! in_container && command -v systemctl >/dev/null 2>&1; then systemctl start docker.service || true; fi
   tries=0
   until docker info >/dev/null 2>&1; do
     tries=$((tries + 1))
