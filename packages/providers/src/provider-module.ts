@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { DeadlineTimer } from './deadlines.js';
 import type { Ec2ProviderDeps } from './ec2/index.js';
 import type { HetznerProviderDeps } from './hetzner/index.js';
+import type { KubernetesProviderDeps } from './kubernetes/index.js';
 import type { Provider } from './provider.js';
 import type { ProviderConfigOf, ProviderKind } from './schemas.js';
 import type { ShellProviderDeps } from './shell/index.js';
@@ -14,6 +15,7 @@ export interface ProviderDeps {
   readonly deadlineTimer?: DeadlineTimer;
   readonly ec2?: Ec2ProviderDeps;
   readonly hetzner?: HetznerProviderDeps;
+  readonly kubernetes?: KubernetesProviderDeps;
   readonly shell?: ShellProviderDeps;
 }
 

@@ -38,7 +38,7 @@ const HETZNER = loadedProvider({
 describe('provider registry', () => {
   it('has one module for every kind of the schemas list, in its order', () => {
     expect(Object.keys(providerModules)).toEqual(PROVIDER_KINDS);
-    expect(PROVIDER_KINDS).toEqual(['ec2', 'hetzner', 'shell']);
+    expect(PROVIDER_KINDS).toEqual(['ec2', 'hetzner', 'kubernetes', 'shell']);
   });
 
   it.each(providerSchemas.map((schema) => [schema.kind, schema] as const))(

@@ -3,6 +3,7 @@ import { withDeadlines } from './deadlines.js';
 import { ec2Module } from './ec2/module.js';
 import { createRateLimiter, RateLimiters } from './hetzner/index.js';
 import { hetznerModule } from './hetzner/module.js';
+import { kubernetesModule } from './kubernetes/module.js';
 import type { Provider } from './provider.js';
 import type { ProviderDeps, ProviderModule } from './provider-module.js';
 import type { AnyProviderConfig, ProviderConfigOf, ProviderKind } from './schemas.js';
@@ -15,6 +16,7 @@ import { shellModule } from './shell/module.js';
 export const providerModules: { readonly [K in ProviderKind]: ProviderModule<K> } = {
   ec2: ec2Module,
   hetzner: hetznerModule,
+  kubernetes: kubernetesModule,
   shell: shellModule,
 };
 

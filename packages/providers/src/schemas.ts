@@ -12,16 +12,18 @@ import type { z } from 'zod';
 import type { ProviderSchema } from './config-schema.js';
 import { ec2Schema } from './ec2/config-schema.js';
 import { hetznerSchema } from './hetzner/config-schema.js';
+import { kubernetesSchema } from './kubernetes/config-schema.js';
 import { shellSchema } from './shell/config-schema.js';
 
 export const providerSchemas = [
   ec2Schema,
   hetznerSchema,
+  kubernetesSchema,
   shellSchema,
 ] as const satisfies readonly ProviderSchema[];
 
 export type ProviderKind = (typeof providerSchemas)[number]['kind'];
-/** The kinds in the order of the list, for messages ("known: ec2, hetzner, shell"). */
+/** The kinds in the order of the list, for messages ("known: ec2, hetzner, kubernetes, shell"). */
 export const PROVIDER_KINDS: ProviderKind[] = providerSchemas.map((schema) => schema.kind);
 
 type SchemaOf<K extends ProviderKind> = Extract<(typeof providerSchemas)[number], { kind: K }>;
@@ -40,4 +42,5 @@ export {
 } from './config-schema.js';
 export { Ec2Credentials, Ec2Provider } from './ec2/config-schema.js';
 export { HetznerCredentials, HetznerProvider } from './hetzner/config-schema.js';
+export { KubernetesCredentials, KubernetesProvider } from './kubernetes/config-schema.js';
 export { ShellCredentials, ShellProvider } from './shell/config-schema.js';

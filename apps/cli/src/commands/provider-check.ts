@@ -43,6 +43,8 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 /** Whether the provider would create VMs in a real cloud account. */
 export function isRealCloud(provider: AnyProviderConfig): boolean {
   if (provider.kind === 'shell') return false;
+  // A cluster's pods and VMs are real workloads, whichever server the kubeconfig names.
+  if (provider.kind === 'kubernetes') return true;
   if (provider.endpoint === undefined) return true;
   return !LOOPBACK.has(new URL(provider.endpoint).hostname);
 }
@@ -73,6 +75,8 @@ export function deleteByHand(config: AnyProviderConfig, ids: readonly string[]):
     }
     case 'hetzner':
       return `hcloud server delete ${list}`;
+    case 'kubernetes':
+      return `kubectl --namespace ${config.namespace} delete ${config.flavor === 'pod' ? 'pod' : 'vmi'} ${list}`;
     case 'shell':
       return `the instances ${list} of your shell provider's cloud`;
   }

@@ -35,12 +35,12 @@ const HETZNER = {
 describe('the providers section, assembled from the providers’ own schemas', () => {
   it('is the union of every kind in the providers’ list, in its order', () => {
     expect(ProviderConfig.options).toEqual(providerSchemas.map((schema) => schema.options));
-    expect(PROVIDER_KINDS).toEqual(['ec2', 'hetzner', 'shell']);
+    expect(PROVIDER_KINDS).toEqual(['ec2', 'hetzner', 'kubernetes', 'shell']);
   });
 
   it('names the known kinds for an unknown one', () => {
     expect(errorsOf({ kind: 'gcp' })).toEqual([
-      'config.yaml: providers.p.kind: unknown provider kind (known: ec2, hetzner, shell)',
+      'config.yaml: providers.p.kind: unknown provider kind (known: ec2, hetzner, kubernetes, shell)',
     ]);
   });
 

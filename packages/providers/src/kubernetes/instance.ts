@@ -1,0 +1,71 @@
+import type { Instance, InstanceState } from '../provider.js';
+import type { Flavor } from './config-schema.js';
+import { QUOTA_MESSAGE } from './errors.js';
+import { metadataToTags, NAME_ANNOTATION } from './labels.js';
+import type { KubeObject } from './schema.js';
+
+/** notes/kubernetes.md §4: a pod ends Succeeded/Failed and stays until deleted. */
+const POD_STATES: Readonly<Record<string, InstanceState>> = {
+  Pending: 'pending',
+  Running: 'running',
+  Succeeded: 'stopped',
+  Failed: 'stopped',
+  Unknown: 'unknown',
+};
+
+/** notes/kubernetes.md §5: a guest power-off ends Succeeded; a bare VMI is never restarted. */
+const VMI_STATES: Readonly<Record<string, InstanceState>> = {
+  '': 'pending',
+  Pending: 'pending',
+  Scheduling: 'pending',
+  Scheduled: 'pending',
+  WaitingForSync: 'pending',
+  Running: 'running',
+  Succeeded: 'stopped',
+  Failed: 'stopped',
+  Unknown: 'unknown',
+};
+
+/**
+ * A VMI refused by a ResourceQuota: the POST succeeded, but virt-controller cannot create its
+ * launcher pod and says so in `Synchronized=False` / `FailedCreate` (kubevirt lifecycle.go). It
+ * will never run, so it reads as `stopped`: the reconciler deletes it and ends the dispatch, and
+ * the job, still queued, is dispatched again.
+ */
+export function quotaBlocked(object: KubeObject): boolean {
+  return (object.status?.conditions ?? []).some(
+    (c) =>
+      c.type === 'Synchronized' &&
+      c.status === 'False' &&
+      c.reason === 'FailedCreate' &&
+      (c.message ?? '').includes(QUOTA_MESSAGE),
+  );
+}
+
+/**
+ * notes/kubernetes.md §4/§5, except a deletion timestamp: the notes read it as `stopping`, but an
+ * object being deleted is as good as gone for the fleet (like Hetzner's `deleting`). The contract
+ * wants a deleted instance gone from get and list at once, while the API keeps it through its grace
+ * period and finalizers, and a pod on a lost node stays Terminating until the node object goes.
+ */
+export function stateOf(object: KubeObject, flavor: Flavor): InstanceState {
+  if (object.metadata.deletionTimestamp) return 'terminated';
+  const phase = object.status?.phase ?? '';
+  if (flavor === 'pod') return POD_STATES[phase === '' ? 'Pending' : phase] ?? 'unknown';
+  if (quotaBlocked(object)) return 'stopped';
+  return VMI_STATES[phase] ?? 'unknown';
+}
+
+export function toInstance(object: KubeObject, flavor: Flavor, machine: string): Instance {
+  const { metadata } = object;
+  const created =
+    metadata.creationTimestamp === undefined ? Number.NaN : Date.parse(metadata.creationTimestamp);
+  return {
+    id: metadata.name,
+    name: metadata.annotations[NAME_ANNOTATION] ?? metadata.name,
+    state: stateOf(object, flavor),
+    tags: metadataToTags(metadata.labels, metadata.annotations),
+    ...(Number.isFinite(created) ? { createdAt: created } : {}),
+    machine,
+  };
+}
