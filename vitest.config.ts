@@ -1,8 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages export their TypeScript sources under the "source" condition,
-// so tests run the real code without a build step.
-const conditions = ['source', 'node', 'import', 'default'];
+// so tests run the real code without a build step. Not "import": vitest passes these to the
+// test processes as --conditions, where "import" would also match require() calls inside CommonJS
+// packages and hand them an ES module (pg's require('pg-pool') then breaks); Node and vite add
+// "import" or "require" by the kind of each load themselves.
+const conditions = ['source', 'node', 'default'];
 
 export default defineConfig({
   resolve: { conditions },

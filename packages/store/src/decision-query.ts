@@ -31,14 +31,27 @@ export function createDecisionLister(db: Database): (query: DecisionQuery) => De
   }
 
   return function listDecisions(query: DecisionQuery): Decision[] {
+    const window = decisionWindow(query);
     const params: Record<string, string | number> = {
-      ...(query.before === undefined
-        ? { after: query.after ?? 0 }
-        : { before: Number.isFinite(query.before) ? query.before : Number.MAX_SAFE_INTEGER }),
-      limit: Math.min(Math.max(Math.trunc(query.limit), 1), MAX_DECISION_LIMIT),
+      ...(window.newest ? { before: window.bound } : { after: window.bound }),
+      limit: window.limit,
     };
     if (query.dispatch_id !== undefined) params.dispatch_id = query.dispatch_id;
     if (query.scopes !== undefined) params.scopes = JSON.stringify(query.scopes);
     return statementFor(query).all(params).map(toDecision);
+  };
+}
+
+/**
+ * Which way a decision query reads and from where, for every backend: newest first below
+ * `bound` (`before`, Infinity as the largest sequence number), or oldest first above it.
+ */
+export function decisionWindow(query: DecisionQuery): { newest: boolean; bound: number; limit: number } {
+  const limit = Math.min(Math.max(Math.trunc(query.limit), 1), MAX_DECISION_LIMIT);
+  if (query.before === undefined) return { newest: false, bound: query.after ?? 0, limit };
+  return {
+    newest: true,
+    bound: Number.isFinite(query.before) ? query.before : Number.MAX_SAFE_INTEGER,
+    limit,
   };
 }

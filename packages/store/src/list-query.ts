@@ -1,9 +1,9 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
 import { InvalidArgumentError } from './errors.js';
 import { SELECT_RECORD, toRecord } from './row.js';
 import { isDispatchState } from './state-machine.js';
-import type { ListPage, ListQuery } from './types.js';
+import type { DispatchRecord, ListPage, ListQuery } from './types.js';
 
 export const MAX_LIST_LIMIT = 500;
 
@@ -36,15 +36,8 @@ export function createLister(db: Database): (query: ListQuery) => ListPage {
   }
 
   return function list(query: ListQuery): ListPage {
-    const { limit } = query;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-      throw new InvalidArgumentError('limit', `must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${limit}`);
-    }
-    if (query.state !== undefined && !isDispatchState(query.state)) {
-      throw new InvalidArgumentError('state', `unknown state ${JSON.stringify(query.state)}`);
-    }
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const params: Record<string, string | number> = { limit: limit + 1 };
+    const { after, fetch } = checkListQuery(query);
+    const params: Record<string, string | number> = { limit: fetch };
     if (query.state !== undefined) params.state = query.state;
     if (query.scope !== undefined) params.scope = query.scope;
     if (query.route !== undefined) params.route = query.route;
@@ -53,15 +46,33 @@ export function createLister(db: Database): (query: ListQuery) => ListPage {
       params.after_created_at = after.created_at;
       params.after_id = after.id;
     }
-    // One row beyond the page says whether there is a next page without a count query.
-    const items = statementFor(query).all(params).map(toRecord);
-    const more = items.length > limit;
-    if (more) items.pop();
-    const last = items.at(-1);
-    return {
-      items,
-      next_cursor:
-        more && last !== undefined ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
-    };
+    return toPage(statementFor(query).all(params).map(toRecord), query.limit);
+  };
+}
+
+/**
+ * Checks a list query (every backend does, before SQL) and says where the page starts and how
+ * many rows to ask for: one beyond the page says whether there is a next page without a count.
+ */
+export function checkListQuery(query: ListQuery): { after: CursorPosition | undefined; fetch: number } {
+  const { limit } = query;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new InvalidArgumentError('limit', `must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${limit}`);
+  }
+  if (query.state !== undefined && !isDispatchState(query.state)) {
+    throw new InvalidArgumentError('state', `unknown state ${JSON.stringify(query.state)}`);
+  }
+  return { after: query.cursor === undefined ? undefined : decodeCursor(query.cursor), fetch: limit + 1 };
+}
+
+/** The page from the rows a backend read (up to `limit + 1`, newest first). */
+export function toPage(records: DispatchRecord[], limit: number): ListPage {
+  const more = records.length > limit;
+  const items = more ? records.slice(0, limit) : records;
+  const last = items.at(-1);
+  return {
+    items,
+    next_cursor:
+      more && last !== undefined ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
   };
 }

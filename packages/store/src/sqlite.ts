@@ -1,14 +1,10 @@
 import type Database from 'better-sqlite3';
 import { SqliteError } from 'better-sqlite3';
+import { checkDecisionKind, checkPruneLimit, checkState, checkTime } from './arguments.js';
 import { durably, openDatabase } from './connection.js';
 import { createDecisionLister } from './decision-query.js';
 import { decisionRow, toDecision } from './decision-row.js';
-import {
-  DispatchConflictError,
-  InvalidArgumentError,
-  StoreClosedError,
-  StoreUnreadableError,
-} from './errors.js';
+import { DispatchConflictError, StoreClosedError, StoreUnreadableError } from './errors.js';
 import { createLister } from './list-query.js';
 import { foldLiveGroups, type LiveGroup } from './live-counts.js';
 import { lockStore, type StoreLock } from './lock.js';
@@ -17,17 +13,16 @@ import { type MigrationResult, migrate } from './migrations.js';
 import { writeProbe } from './probe.js';
 import { retention } from './retention.js';
 import { jobToJson, runnerToJson, toRecord } from './row.js';
-import { isDispatchState, isLiveState } from './state-machine.js';
+import { isLiveState } from './state-machine.js';
 import { prepareStatements } from './statements.js';
-import {
-  DECISION_KINDS,
-  type DispatchPatch,
-  type DispatchRecord,
-  type DispatchState,
-  type NewDispatch,
-  type Store,
-  type UsageRow,
-  type WriteOptions,
+import type {
+  DispatchPatch,
+  DispatchRecord,
+  DispatchState,
+  NewDispatch,
+  Store,
+  UsageRow,
+  WriteOptions,
 } from './types.js';
 import { warmPool } from './warm.js';
 import { writing } from './write-errors.js';
@@ -258,9 +253,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async appendDecision(decision) {
       open();
       checkTime('at', decision.at);
-      if (!(DECISION_KINDS as readonly string[]).includes(decision.kind)) {
-        throw new InvalidArgumentError('kind', `unknown decision kind ${JSON.stringify(decision.kind)}`);
-      }
+      checkDecisionKind(decision.kind);
       // Lazy (see Store.appendDecision): a decision explains, nothing recovers from it.
       const { lastInsertRowid } = writing(() => statements.appendDecision.run(decisionRow(decision)));
       return toDecision(statements.getDecision.get(lastInsertRowid));
@@ -314,9 +307,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async prune(before, limit) {
       open();
       checkTime('before', before);
-      if (!Number.isSafeInteger(limit) || limit < 1) {
-        throw new InvalidArgumentError('limit', `must be a positive integer, got ${String(limit)}`);
-      }
+      checkPruneLimit(limit);
       return writing(() => prune(before, limit));
     },
 
@@ -337,19 +328,6 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       lock?.release();
     },
   };
-}
-
-// Types stop TypeScript callers; these stop a JavaScript caller or a cast from writing a row the
-// read side would then reject as corrupt.
-function checkState(field: string, state: unknown): void {
-  if (!isDispatchState(state))
-    throw new InvalidArgumentError(field, `unknown state ${JSON.stringify(state)}`);
-}
-
-function checkTime(field: string, at: unknown): void {
-  if (!Number.isSafeInteger(at)) {
-    throw new InvalidArgumentError(field, `must be epoch milliseconds as an integer, got ${String(at)}`);
-  }
 }
 
 /** SQLite codes that mean the file itself is unusable: restarting cannot fix them. */

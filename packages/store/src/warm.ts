@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import { CorruptRecordError, InvalidArgumentError } from './errors.js';
+import { checkWarmStates } from './arguments.js';
+import { CorruptRecordError } from './errors.js';
 import { WARM_STATES, type WarmPatch, type WarmState, type WarmVm } from './types.js';
 
 export interface WarmPoolStatements {
@@ -71,11 +72,7 @@ export function warmPool(db: Database): WarmPoolStatements {
         at: number,
         patch: WarmPatch,
       ): WarmVm | undefined => {
-        for (const state of [...from, to]) {
-          if (!(WARM_STATES as readonly string[]).includes(state)) {
-            throw new InvalidArgumentError('state', `unknown warm state ${JSON.stringify(state)}`);
-          }
-        }
+        checkWarmStates([...from, to]);
         const { changes } = update.run({
           id,
           from: JSON.stringify(from),
@@ -112,7 +109,8 @@ export function warmPool(db: Database): WarmPoolStatements {
   };
 }
 
-function toWarm(row: unknown): WarmVm {
+/** Maps a warm_vms row (any backend) to a WarmVm, checking each column. */
+export function toWarm(row: unknown): WarmVm {
   if (typeof row !== 'object' || row === null) throw new CorruptRecordError('(warm)', 'row', 'not a row');
   const r = row as Record<string, unknown>;
   const id = String(r.id);

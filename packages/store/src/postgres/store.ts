@@ -1,0 +1,374 @@
+import type pg from 'pg';
+import { checkDecisionKind, checkPruneLimit, checkState, checkTime, checkWarmStates } from '../arguments.js';
+import { decisionRow, toDecision } from '../decision-row.js';
+import { DispatchConflictError, StoreClosedError, StoreError } from '../errors.js';
+import { toPage } from '../list-query.js';
+import { foldLiveGroups, type LiveGroup } from '../live-counts.js';
+import { randomStoreId } from '../meta.js';
+import type { MigrationResult } from '../migrations.js';
+import { jobToJson, runnerToJson, toRecord } from '../row.js';
+import type { DispatchPatch, DispatchRecord, NewDispatch, Store, UsageRow, WriteOptions } from '../types.js';
+import { toWarm } from '../warm.js';
+import { createPool, describeLocation, type PostgresTls } from './connection.js';
+import { guarded } from './errors.js';
+import { migratePostgres } from './migrations.js';
+import { decisionQuery, listQuery } from './queries.js';
+import { SQL } from './sql.js';
+import { updateWarm, WARM_SQL } from './warm.js';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database`. Never logged; messages name host and database. */
+  readonly url: string;
+  /** Connections in the pool (default 10). */
+  readonly poolMax?: number;
+  /** Server-side limit of one statement (default 5 s); a timeout is StoreUnavailableError. */
+  readonly statementTimeoutMs?: number;
+  /** Default `{ mode: 'disable' }`. */
+  readonly tls?: PostgresTls;
+  /** Waiting for a connection (default 5 s). */
+  readonly connectTimeoutMs?: number;
+  /** Use this schema instead of the server's default (tests give each file its own). */
+  readonly schema?: string;
+  /** Clock for the store's own bookkeeping (when a migration was applied); records use `at`. */
+  readonly now?: () => number;
+  /** A new store id (tests pass a fixed one); used once, when the store gets its id. */
+  readonly newStoreId?: () => string;
+  /** An idle pooled connection failed (server restart); for a log line, nothing to recover. */
+  readonly onIdleError?: (error: Error) => void;
+}
+
+export interface PostgresStore extends Store {
+  /** Host, port, database (and schema): no credentials. */
+  readonly location: string;
+  /** What opening did to the schema, for the startup log line. */
+  readonly migration: MigrationResult;
+}
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+class Rollback extends Error {}
+
+/**
+ * The shared store for several replicas: one PostgreSQL database behind a connection pool.
+ * Every write is one transaction; the handle's uniqueness is a constraint and every state change
+ * a compare-and-set under the row lock, so any number of connections (and replicas) can write at
+ * once. Opening migrates the schema under an advisory lock and reads (or makes) the store id.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const now = options.now ?? Date.now;
+  const location = describeLocation(options.url, options.schema);
+  const pool = createPool({
+    url: options.url,
+    poolMax: options.poolMax ?? 10,
+    statementTimeoutMs: options.statementTimeoutMs ?? 5_000,
+    tls: options.tls ?? { mode: 'disable' },
+    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    schema: options.schema,
+    onIdleError: options.onIdleError,
+  });
+  let migration: MigrationResult;
+  let storeId: string;
+  try {
+    ({ migration, storeId } = await guarded(async () => {
+      const client = await pool.connect();
+      try {
+        const migration = await migratePostgres(client, now, location);
+        await client.query(SQL.ensureStoreId, [(options.newStoreId ?? randomStoreId)()]);
+        const { rows } = await client.query<{ value: string }>(SQL.storeId);
+        const storeId = rows[0]?.value;
+        if (storeId === undefined) throw new StoreError(`store ${location}: the store id was not written`);
+        return { migration, storeId };
+      } finally {
+        client.release();
+      }
+    }));
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  let closed = false;
+
+  function open(): void {
+    if (closed) throw new StoreClosedError();
+  }
+
+  /** Runs `work` in one transaction on one pooled connection; any failure rolls it back. */
+  async function transaction<T>(work: (db: Queryable) => Promise<T>, lazy = false): Promise<T> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      // A lazy commit returns before its WAL is flushed (see WriteOptions.durable): a server
+      // crash may lose it, never half of it, never an older commit while keeping it.
+      await client.query(lazy ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollback: Error) => {
+        broken = rollback;
+      });
+      throw error;
+    } finally {
+      // A connection that cannot roll back is dropped, not handed to the next caller mid-transaction.
+      client.release(broken);
+    }
+  }
+
+  async function one(db: Queryable, text: string, values: unknown[]): Promise<DispatchRecord | undefined> {
+    const { rows } = await db.query(text, values);
+    return rows[0] === undefined ? undefined : toRecord(rows[0]);
+  }
+
+  async function mustGet(db: Queryable, id: string): Promise<DispatchRecord> {
+    const record = await one(db, SQL.getById, [id]);
+    // Unreachable inside the transaction that just wrote the row; kept as a loud guard.
+    if (record === undefined) throw new Error(`dispatch ${id} vanished inside its own transaction`);
+    return record;
+  }
+
+  async function insert(dispatch: NewDispatch): Promise<{ record: DispatchRecord; created: boolean }> {
+    const created = await transaction(async (db) => {
+      const { rowCount } = await db.query(SQL.insert, [
+        dispatch.id,
+        dispatch.handle,
+        dispatch.scope,
+        JSON.stringify([...dispatch.labels]),
+        dispatch.route,
+        dispatch.client,
+        jobToJson(dispatch.job),
+        dispatch.at,
+      ]);
+      if (rowCount === 0) return undefined;
+      await db.query(SQL.appendTransition, [dispatch.id, 'accepted', dispatch.at, null]);
+      return mustGet(db, dispatch.id);
+    });
+    if (created !== undefined) return { record: created, created: true };
+    // Nothing was written: the id or the handle is taken by a committed row (ON CONFLICT waited
+    // for a racing insert to commit). The id is checked first, as SQLite's primary key is.
+    const byId = await one(pool, SQL.getById, [dispatch.id]);
+    if (byId !== undefined) {
+      // The same id again is a replay of this very insert only if it carries the same handle.
+      if (dispatch.handle !== null && byId.handle === dispatch.handle)
+        return { record: byId, created: false };
+      throw new DispatchConflictError(dispatch.id, dispatch.handle);
+    }
+    const byHandle =
+      dispatch.handle === null ? undefined : await one(pool, SQL.getByHandle, [dispatch.handle]);
+    if (byHandle === undefined) {
+      // The holder was deleted between the conflict and this read (retention): rare, and a retry
+      // by the caller inserts normally.
+      throw new StoreError(`insert of dispatch ${dispatch.id} conflicted with a row that is gone; retry`);
+    }
+    return { record: byHandle, created: false };
+  }
+
+  function transition(
+    id: string,
+    from: readonly string[],
+    to: string,
+    at: number,
+    patch: DispatchPatch,
+    lazy: boolean,
+  ): Promise<DispatchRecord | undefined> {
+    return transaction(async (db) => {
+      const { rowCount } = await db.query(SQL.transition, [
+        id,
+        [...from],
+        to,
+        at,
+        patch.runner !== undefined,
+        patch.runner === undefined ? null : runnerToJson(patch.runner),
+        patch.provider !== undefined,
+        patch.provider ?? null,
+        patch.instance_id !== undefined,
+        patch.instance_id ?? null,
+        patch.error !== undefined,
+        patch.error ?? null,
+        patch.machine !== undefined,
+        patch.machine ?? null,
+        patch.hourly_price !== undefined,
+        patch.hourly_price ?? null,
+        patch.retries !== undefined,
+        patch.retries ?? 0,
+      ]);
+      if (rowCount === 0) return undefined;
+      await db.query(SQL.appendTransition, [id, to, at, patch.reason ?? null]);
+      return mustGet(db, id);
+    }, lazy);
+  }
+
+  return {
+    location,
+    migration,
+    storeId,
+
+    async insert(dispatch) {
+      open();
+      checkTime('at', dispatch.at);
+      return guarded(() => insert(dispatch));
+    },
+
+    async get(id) {
+      open();
+      return guarded(() => one(pool, SQL.getById, [id]));
+    },
+
+    async getByHandle(handle) {
+      open();
+      return guarded(() => one(pool, SQL.getByHandle, [handle]));
+    },
+
+    async transition(id, from, to, at, patch = {}, options: WriteOptions = {}) {
+      open();
+      checkState('to', to);
+      for (const [index, state] of from.entries()) checkState(`from.${index}`, state);
+      checkTime('at', at);
+      return guarded(() => transition(id, from, to, at, patch, options.durable === false));
+    },
+
+    async list(query) {
+      open();
+      const { text, values, limit } = listQuery(query);
+      return guarded(async () => toPage((await pool.query(text, values)).rows.map(toRecord), limit));
+    },
+
+    async listLive() {
+      open();
+      return guarded(async () => (await pool.query(SQL.listLive)).rows.map(toRecord));
+    },
+
+    async countLive() {
+      open();
+      return guarded(async () => foldLiveGroups((await pool.query<LiveGroup>(SQL.countLive)).rows));
+    },
+
+    async appendDecision(decision) {
+      open();
+      checkTime('at', decision.at);
+      checkDecisionKind(decision.kind);
+      const row = decisionRow(decision);
+      return guarded(async () => {
+        const { rows } = await pool.query(SQL.appendDecision, [
+          row.at,
+          row.kind,
+          row.dispatch_id,
+          row.route,
+          row.scope,
+          row.provider,
+          row.choice,
+          row.attempt,
+          row.error_class,
+          row.cost,
+          row.reason,
+        ]);
+        return toDecision(rows[0]);
+      });
+    },
+
+    async listDecisions(query) {
+      open();
+      const { text, values } = decisionQuery(query);
+      return guarded(async () => (await pool.query(text, values)).rows.map(toDecision));
+    },
+
+    async usage(since, until) {
+      open();
+      checkTime('since', since);
+      checkTime('now', until);
+      return guarded(async () =>
+        (await pool.query<UsageRow>(SQL.usage, [since, until])).rows.map((row) => ({
+          route: row.route,
+          scope: row.scope,
+          vm_ms: Number(row.vm_ms),
+          cost: Number(row.cost),
+        })),
+      );
+    },
+
+    async insertWarm(vm) {
+      open();
+      checkTime('at', vm.at);
+      return guarded(async () => {
+        const { rows } = await pool.query(WARM_SQL.insert, [
+          vm.id,
+          vm.route,
+          vm.provider,
+          vm.secret_hash,
+          vm.at,
+        ]);
+        return toWarm(rows[0]);
+      });
+    },
+
+    async getWarm(id) {
+      open();
+      return guarded(async () => {
+        const { rows } = await pool.query(WARM_SQL.get, [id]);
+        return rows[0] === undefined ? undefined : toWarm(rows[0]);
+      });
+    },
+
+    async updateWarm(id, from, to, at, patch = {}) {
+      open();
+      checkTime('at', at);
+      checkWarmStates([...from, to]);
+      return guarded(async () => {
+        const { rows } = await updateWarm(pool, id, from, to, at, patch);
+        return rows[0] === undefined ? undefined : toWarm(rows[0]);
+      });
+    },
+
+    async claimWarm(route, dispatchId, at, exclude) {
+      open();
+      checkTime('at', at);
+      return guarded(async () => {
+        const { rows } = await pool.query(WARM_SQL.claim, [
+          route,
+          dispatchId,
+          at,
+          [...(exclude?.providers ?? [])],
+        ]);
+        return rows[0] === undefined ? undefined : toWarm(rows[0]);
+      });
+    },
+
+    async listWarm() {
+      open();
+      return guarded(async () => (await pool.query(WARM_SQL.listLive)).rows.map(toWarm));
+    },
+
+    async prune(before, limit) {
+      open();
+      checkTime('before', before);
+      checkPruneLimit(limit);
+      return guarded(() =>
+        transaction(async (db) => ({
+          dispatches: (await db.query(SQL.pruneDispatches, [before, limit])).rowCount ?? 0,
+          decisions: (await db.query(SQL.pruneDecisions, [before, limit])).rowCount ?? 0,
+          warm_vms: (await db.query(SQL.pruneWarm, [before, limit])).rowCount ?? 0,
+        })),
+      );
+    },
+
+    async ping() {
+      if (closed) return false;
+      try {
+        // A write the server must accept (not read-only, not out of disk or connections), then
+        // rolled back: readiness proves the write path without leaving anything behind.
+        await transaction(async (db) => {
+          await db.query(SQL.probe, [now()]);
+          throw new Rollback();
+        });
+        return true;
+      } catch (error) {
+        return error instanceof Rollback;
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
