@@ -1,4 +1,4 @@
-import type { FakeAction, FakeHetznerOptions, FakeImage, FakeServer } from './types.js';
+import type { ActionFault, FakeAction, FakeHetznerOptions, FakeImage, FakeServer } from './types.js';
 
 export const DEFAULT_SERVER_TYPES = ['cpx22', 'cx23', 'cax11', 'ccx13'];
 export const DEFAULT_LOCATIONS = ['fsn1', 'nbg1', 'hel1', 'ash'];
@@ -42,30 +42,59 @@ export function createModel(options: FakeHetznerOptions) {
   });
   addImage({ name: 'debian-12', type: 'system', description: 'Debian 12', createdAt: Date.UTC(2023, 5, 10) });
 
-  function addAction(command: string, resources: FakeAction['resources'], delayMs = 0): FakeAction {
-    const action = { id: nextAction++, command, resources, startedAt: now() + delayMs };
+  function addAction(
+    command: string,
+    resources: FakeAction['resources'],
+    delayMs = 0,
+    fault?: ActionFault,
+  ): FakeAction {
+    const action = { id: nextAction++, command, resources, startedAt: now() + delayMs, fault };
     actions.set(action.id, action);
     return action;
   }
 
+  /** Actions take `actionMs` of virtual time; a faulty one then fails, or never ends. */
+  function actionStatus(action: FakeAction): 'running' | 'success' | 'error' {
+    if (action.fault?.outcome === 'hang' || now() < action.startedAt + actionMs) return 'running';
+    return action.fault?.outcome === 'error' ? 'error' : 'success';
+  }
+
   function actionJson(action: FakeAction) {
-    const done = now() >= action.startedAt + actionMs;
+    const status = actionStatus(action);
+    const fault = action.fault;
     return {
       id: action.id,
       command: action.command,
-      status: done ? 'success' : 'running',
-      progress: done ? 100 : 0,
+      status,
+      progress: status === 'running' ? 0 : 100,
       started: iso(action.startedAt),
-      finished: done ? iso(action.startedAt + actionMs) : null,
+      finished: status === 'running' ? null : iso(action.startedAt + actionMs),
       resources: action.resources,
-      error: null,
+      error:
+        status === 'error' && fault?.outcome === 'error'
+          ? { code: fault.code, message: fault.message }
+          : null,
     };
   }
 
-  /** A server boots once its create action is done, unless a test pinned its status. */
+  /** The actions about one server, oldest first. */
+  function actionsOf(serverId: number): FakeAction[] {
+    return [...actions.values()].filter((a) =>
+      a.resources.some((r) => r.type === 'server' && r.id === serverId),
+    );
+  }
+
+  /**
+   * A server boots once its create action is done, and again once its rebuild action is done (a
+   * failed rebuild leaves it off), unless a test pinned its status.
+   */
   function statusOf(server: FakeServer): string {
-    if (!server.pinned && server.status === 'initializing' && now() >= server.createdAt + actionMs) {
-      server.status = 'running';
+    if (server.pinned) return server.status;
+    if (server.status === 'initializing' && now() >= server.createdAt + actionMs) server.status = 'running';
+    const rebuild = server.rebuildAction;
+    if (server.status === 'rebuilding' && rebuild !== undefined) {
+      const status = actionStatus(rebuild);
+      if (status !== 'running') server.status = status === 'success' ? 'running' : 'off';
     }
     return server.status;
   }
@@ -199,7 +228,10 @@ export function createModel(options: FakeHetznerOptions) {
     images,
     addImage,
     addAction,
+    actionStatus,
+    actionsOf,
     actionJson,
+    statusOf,
     serverJson,
     imageJson,
     newServerId: () => nextServer++,

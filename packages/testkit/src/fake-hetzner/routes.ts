@@ -3,7 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeAnswer } from '../fake-answer.js';
 import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
 import type { Model } from './model.js';
-import type { CreateErrorRule, FakeHetznerCall, FakeHetznerError, FakeServer, FaultRule } from './types.js';
+import type {
+  ActionFaultRule,
+  CreateErrorRule,
+  FakeHetznerCall,
+  FakeHetznerError,
+  FakeServer,
+  FaultRule,
+} from './types.js';
 
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   invalid_input: 400,
@@ -39,8 +46,12 @@ const MAX_USER_DATA = 32 * 1024;
 export interface Faults {
   createErrors: CreateErrorRule[];
   faults: FaultRule[];
+  /** Actions (by command) that fail or never finish. */
+  actionFaults: ActionFaultRule[];
   /** Creates whose answer is lost: the server is made, then the connection is reset. */
   loseCreates: number;
+  /** Rebuilds whose answer is lost: the rebuild starts, then the connection is reset. */
+  loseRebuilds: number;
 }
 
 interface Answer {
@@ -81,6 +92,19 @@ function labelsProblem(labels: unknown): string | undefined {
     if (typeof value !== 'string' || !LABEL_VALUE.test(value)) return `invalid label value for '${key}'`;
   }
   return undefined;
+}
+
+function userDataProblem(userData: unknown): string | undefined {
+  if (userData === undefined) return undefined;
+  if (typeof userData !== 'string' || Buffer.byteLength(userData) > MAX_USER_DATA)
+    return 'user_data is limited to 32KiB';
+  return undefined;
+}
+
+/** No root password when the server was made with SSH keys ("New root password when not using SSH keys"). */
+function rootPassword(request: Readonly<Record<string, unknown>>): string | null {
+  const sshKeys = Array.isArray(request.ssh_keys) ? request.ssh_keys : [];
+  return sshKeys.length > 0 ? null : randomBytes(12).toString('base64url');
 }
 
 function intParam(value: string | null, fallback: number): number {
@@ -157,12 +181,8 @@ export function createRoutes(params: {
       return error({ code: 'not_found', message: `image '${imageRef}' not found` });
     const labelProblem = labelsProblem(req.labels);
     if (labelProblem !== undefined) return invalid('labels', labelProblem);
-    if (
-      req.user_data !== undefined &&
-      (typeof req.user_data !== 'string' || Buffer.byteLength(req.user_data) > MAX_USER_DATA)
-    ) {
-      return invalid('user_data', 'user_data is limited to 32KiB');
-    }
+    const userDataError = userDataProblem(req.user_data);
+    if (userDataError !== undefined) return invalid('user_data', userDataError);
     const rule = takeRule(
       faults.createErrors,
       (r) =>
@@ -191,6 +211,8 @@ export function createRoutes(params: {
       createdAt: model.now(),
       request: req,
       pinned: false,
+      rebuildAction: undefined,
+      rebuilds: [],
     };
     model.servers.set(id, server);
     const resources = [{ id, type: 'server' }];
@@ -200,16 +222,113 @@ export function createRoutes(params: {
       faults.loseCreates--;
       return { status: 0, drop: true };
     }
-    const sshKeys = Array.isArray(req.ssh_keys) ? req.ssh_keys : [];
     return {
       status: 201,
       body: {
         server: model.serverJson(server),
         action: model.actionJson(action),
         next_actions: start.map((a) => model.actionJson(a)),
-        root_password: sshKeys.length > 0 ? null : randomBytes(12).toString('base64url'),
+        root_password: rootPassword(req),
       },
     };
+  }
+
+  /** `PUT /servers/{id}`: a new name and/or a new label set (replacing the old one whole). */
+  function updateServer(server: FakeServer, body: unknown): Answer {
+    if (body === undefined) return error({ code: 'json_error', message: 'invalid JSON' });
+    const req = (body ?? {}) as Record<string, unknown>;
+    if (req.name !== undefined) {
+      if (typeof req.name !== 'string' || !HOSTNAME.test(req.name))
+        return invalid('name', 'Name must be a valid hostname.');
+      if ([...model.servers.values()].some((s) => s.name === req.name && s.id !== server.id)) {
+        return error({
+          code: 'uniqueness_error',
+          message: 'server name is already used',
+          details: { fields: [{ name: 'name' }] },
+        });
+      }
+    }
+    const labelProblem = labelsProblem(req.labels);
+    if (labelProblem !== undefined) return invalid('labels', labelProblem);
+    if (typeof req.name === 'string') server.name = req.name;
+    if (req.labels !== undefined) server.labels = { ...(req.labels as Record<string, string>) };
+    return { status: 200, body: { server: model.serverJson(server) } };
+  }
+
+  /**
+   * `POST /servers/{id}/actions/rebuild`: Hetzner powers the server off first, overwrites its disk
+   * from the image and boots it with the new user-data (or the previous one, when none is sent).
+   * A server with an action still running is locked.
+   */
+  function rebuildServer(server: FakeServer, body: unknown): Answer {
+    if (body === undefined) return error({ code: 'json_error', message: 'invalid JSON' });
+    const req = (body ?? {}) as Record<string, unknown>;
+    if (typeof req.image !== 'string' || req.image === '')
+      return invalid('image', 'Missing data for required field.');
+    const userDataError = userDataProblem(req.user_data);
+    if (userDataError !== undefined) return invalid('user_data', userDataError);
+    const imageRef = req.image;
+    const image = [...model.images.values()].find((i) => String(i.id) === imageRef || i.name === imageRef);
+    if (image === undefined || image.status !== 'available')
+      return error({ code: 'not_found', message: `image '${imageRef}' not found` });
+    const status = model.statusOf(server);
+    if (status === 'deleting' || model.actionsOf(server.id).some((a) => model.actionStatus(a) === 'running'))
+      return error({ code: 'locked', message: 'server is locked by a running action' });
+    const rule = takeRule(faults.actionFaults, (r) => r.command === 'rebuild_server');
+    const action = model.addAction(
+      'rebuild_server',
+      [{ id: server.id, type: 'server' }],
+      0,
+      rule === undefined
+        ? undefined
+        : rule.outcome === 'hang'
+          ? { outcome: 'hang' }
+          : {
+              outcome: 'error',
+              code: rule.code ?? 'action_failed',
+              message: rule.message ?? 'Action failed',
+            },
+    );
+    server.status = 'rebuilding';
+    server.pinned = false;
+    server.image = imageRef;
+    if (typeof req.user_data === 'string') server.userData = req.user_data;
+    server.rebuildAction = action;
+    server.rebuilds.push({
+      at: model.now(),
+      image: imageRef,
+      userData: server.userData,
+      poweredOffFrom: status,
+      labels: { ...server.labels },
+      actionId: action.id,
+    });
+    if (faults.loseRebuilds > 0) {
+      faults.loseRebuilds--;
+      return { status: 0, drop: true };
+    }
+    return {
+      status: 201,
+      body: { action: model.actionJson(action), root_password: rootPassword(server.request) },
+    };
+  }
+
+  /** `GET /servers/{id}/actions`: the server's actions, filtered by status, sorted by id or start. */
+  function serverActions(server: FakeServer, query: URLSearchParams): Answer {
+    const statuses = query.getAll('status');
+    const sort = query.get('sort') ?? 'id';
+    const direction = sort.endsWith(':desc') ? -1 : 1;
+    const actions = model
+      .actionsOf(server.id)
+      .filter((a) => statuses.length === 0 || statuses.includes(model.actionStatus(a)))
+      .sort(
+        (a, b) =>
+          (sort.startsWith('started') ? a.startedAt - b.startedAt || a.id - b.id : a.id - b.id) * direction,
+      );
+    const page = paginate(
+      actions.map((a) => model.actionJson(a)),
+      query,
+    );
+    return { status: 200, body: { actions: page.items, meta: page.meta } };
   }
 
   function listServers(query: URLSearchParams): Answer {
@@ -259,12 +378,20 @@ export function createRoutes(params: {
       const found = model.servers.get(Number(server[1]));
       if (found === undefined) return error({ code: 'not_found', message: 'server not found' });
       if (method === 'GET') return { status: 200, body: { server: model.serverJson(found) } };
+      if (method === 'PUT') return updateServer(found, body);
       if (method === 'DELETE') {
         model.servers.delete(found.id);
         const action = model.addAction('delete_server', [{ id: found.id, type: 'server' }]);
         return { status: 200, body: { action: model.actionJson(action) } };
       }
       return error({ code: 'method_not_allowed', message: 'method not allowed' });
+    }
+    const serverAction = /^\/servers\/(\d+)\/actions(\/rebuild)?$/.exec(path);
+    const actionMethod = serverAction?.[2] === undefined ? 'GET' : 'POST';
+    if (serverAction !== null && method === actionMethod) {
+      const found = model.servers.get(Number(serverAction[1]));
+      if (found === undefined) return error({ code: 'not_found', message: 'server not found' });
+      return actionMethod === 'GET' ? serverActions(found, query) : rebuildServer(found, body);
     }
     if (path === '/actions' && method === 'GET') {
       const ids = query.getAll('id');
@@ -324,9 +451,13 @@ export function createRoutes(params: {
         (r.method === undefined || r.method === method) &&
         (r.path === undefined || (typeof r.path === 'string' ? r.path === apiPath : r.path.test(apiPath))),
     );
-    if (fault !== undefined) return { headers, ...error(fault) };
+    if (fault !== undefined && (fault.skip ?? 0) > 0) {
+      fault.skip = (fault.skip ?? 0) - 1;
+      // Let through: this request does not count against `times` either.
+      if (fault.times !== undefined) fault.times++;
+    } else if (fault !== undefined) return { headers, ...error(fault) };
     let body: unknown;
-    if (method === 'POST') {
+    if (method === 'POST' || method === 'PUT') {
       try {
         body = text.trim() === '' ? {} : JSON.parse(text);
       } catch {

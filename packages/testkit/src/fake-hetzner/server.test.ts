@@ -152,3 +152,169 @@ describe('fake hetzner', () => {
     expect(images.json.images.map((i: { id: number }) => i.id)).toEqual([fresh, old]);
   });
 });
+
+describe('fake hetzner rebuild and update', () => {
+  const ACTION_MS = 5_000;
+  let now = 1_700_000_000_000;
+
+  async function booted(extra: Record<string, unknown> = {}) {
+    now = 1_700_000_000_000;
+    const f = await start({ now: () => now, actionMs: ACTION_MS });
+    const created = await create(f, 'ff-1', {
+      user_data: '#cloud-config\n# old\n',
+      labels: { d: '1' },
+      ...extra,
+    });
+    now += ACTION_MS;
+    return { f, id: created.json.server.id as number };
+  }
+
+  it('powers the server off, is rebuilding while its action runs, then boots the new user-data', async () => {
+    const { f, id } = await booted();
+    const rebuilt = await call(f, 'POST', `/servers/${id}/actions/rebuild`, {
+      image: 'debian-12',
+      user_data: '#cloud-config\n# new\n',
+    });
+    expect(rebuilt.status).toBe(201);
+    expect(rebuilt.json).toMatchObject({
+      action: { command: 'rebuild_server', status: 'running', resources: [{ id, type: 'server' }] },
+    });
+    expect(rebuilt.json.root_password).toMatch(/^\S{12,}$/);
+    expect(f.server(id)?.rebuilds).toEqual([
+      {
+        at: now,
+        image: 'debian-12',
+        userData: '#cloud-config\n# new\n',
+        poweredOffFrom: 'running',
+        labels: { d: '1' },
+        actionId: rebuilt.json.action.id,
+      },
+    ]);
+    expect(f.server(id)?.userData).toBe('#cloud-config\n# new\n');
+    expect((await call(f, 'GET', `/servers/${id}`)).json.server.status).toBe('rebuilding');
+    now += ACTION_MS - 1;
+    expect((await call(f, 'GET', `/servers/${id}`)).json.server.status).toBe('rebuilding');
+    now += 1;
+    expect((await call(f, 'GET', `/servers/${id}`)).json.server).toMatchObject({
+      status: 'running',
+      image: { name: 'debian-12' },
+    });
+    expect((await call(f, 'GET', `/actions/${rebuilt.json.action.id}`)).json.action.status).toBe('success');
+  });
+
+  it('keeps the previous user-data when none is sent; no root password for a server with SSH keys', async () => {
+    const { f, id } = await booted({ ssh_keys: ['ops'] });
+    f.setStatus(id, 'off');
+    const rebuilt = await call(f, 'POST', `/servers/${id}/actions/rebuild`, { image: 'ubuntu-24.04' });
+    expect(rebuilt.json.root_password).toBeNull();
+    expect(f.server(id)?.userData).toBe('#cloud-config\n# old\n');
+    expect(f.server(id)?.rebuilds[0]?.poweredOffFrom).toBe('off');
+    // The pin of setStatus is gone: the rebuild drives the status again.
+    now += ACTION_MS;
+    expect((await call(f, 'GET', `/servers/${id}`)).json.server.status).toBe('running');
+  });
+
+  it.each([
+    ['no image', {}, 400, 'invalid_input', 'image'],
+    ['an empty image', { image: '' }, 400, 'invalid_input', 'image'],
+    [
+      'user_data over 32 KiB',
+      { image: 'ubuntu-24.04', user_data: 'x'.repeat(33 * 1024) },
+      400,
+      'invalid_input',
+      'user_data',
+    ],
+    ['user_data not a string', { image: 'ubuntu-24.04', user_data: 7 }, 400, 'invalid_input', 'user_data'],
+    ['an unknown image', { image: 'nope' }, 404, 'not_found', undefined],
+  ])('refuses %s with %i %s, changing nothing', async (_what, body, status, code, field) => {
+    const { f, id } = await booted();
+    const answer = await call(f, 'POST', `/servers/${id}/actions/rebuild`, body);
+    expect(answer).toMatchObject({ status, json: { error: { code } } });
+    if (field !== undefined) expect(answer.json.error.details.fields[0].name).toBe(field);
+    expect(f.server(id)?.rebuilds).toEqual([]);
+    expect(f.server(id)?.userData).toBe('#cloud-config\n# old\n');
+  });
+
+  it('a server with a running action is locked; an unknown server is not found', async () => {
+    const { f, id } = await booted();
+    now -= ACTION_MS;
+    const locked = await call(f, 'POST', `/servers/${id}/actions/rebuild`, { image: 'ubuntu-24.04' });
+    expect(locked).toMatchObject({ status: 423, json: { error: { code: 'locked' } } });
+    now += ACTION_MS;
+    expect((await call(f, 'POST', `/servers/${id}/actions/rebuild`, { image: 'ubuntu-24.04' })).status).toBe(
+      201,
+    );
+    expect((await call(f, 'POST', `/servers/${id}/actions/rebuild`, { image: 'ubuntu-24.04' })).status).toBe(
+      423,
+    );
+    expect((await call(f, 'POST', '/servers/1/actions/rebuild', { image: 'ubuntu-24.04' })).status).toBe(404);
+  });
+
+  it('action faults: a rebuild that fails leaves the server off; one that hangs stays rebuilding', async () => {
+    const { f, id } = await booted();
+    f.injectActionFault({ command: 'rebuild_server', outcome: 'error', code: 'image_broken', times: 1 });
+    const failed = await call(f, 'POST', `/servers/${id}/actions/rebuild`, { image: 'ubuntu-24.04' });
+    now += ACTION_MS;
+    expect((await call(f, 'GET', `/actions/${failed.json.action.id}`)).json.action).toMatchObject({
+      status: 'error',
+      error: { code: 'image_broken', message: 'Action failed' },
+    });
+    expect((await call(f, 'GET', `/servers/${id}`)).json.server.status).toBe('off');
+
+    f.injectActionFault({ command: 'rebuild_server', outcome: 'hang' });
+    const hung = await call(f, 'POST', `/servers/${id}/actions/rebuild`, { image: 'ubuntu-24.04' });
+    now += 100 * ACTION_MS;
+    expect((await call(f, 'GET', `/actions/${hung.json.action.id}`)).json.action).toMatchObject({
+      status: 'running',
+      finished: null,
+    });
+    expect((await call(f, 'GET', `/servers/${id}`)).json.server.status).toBe('rebuilding');
+    f.clearFaults();
+    expect(f.server(id)?.rebuilds).toHaveLength(2);
+  });
+
+  it('can lose the answer of a rebuild that did start', async () => {
+    const { f, id } = await booted();
+    f.loseRebuildResponses(1);
+    await expect(
+      call(f, 'POST', `/servers/${id}/actions/rebuild`, { image: 'ubuntu-24.04' }),
+    ).rejects.toThrow();
+    expect(f.server(id)?.rebuilds).toHaveLength(1);
+  });
+
+  it('lists the actions of one server, newest first, filtered by status', async () => {
+    const { f, id } = await booted();
+    await create(f, 'other');
+    const rebuilt = await call(f, 'POST', `/servers/${id}/actions/rebuild`, { image: 'ubuntu-24.04' });
+    const all = await call(f, 'GET', `/servers/${id}/actions?sort=id:desc`);
+    expect(all.json.actions.map((a: { command: string }) => a.command)).toEqual([
+      'rebuild_server',
+      'start_server',
+      'create_server',
+    ]);
+    expect(all.json.meta.pagination.total_entries).toBe(3);
+    const running = await call(f, 'GET', `/servers/${id}/actions?status=running`);
+    expect(running.json.actions.map((a: { id: number }) => a.id)).toEqual([rebuilt.json.action.id]);
+    expect((await call(f, 'GET', '/servers/1/actions')).status).toBe(404);
+  });
+
+  it('PUT renames and replaces the whole label set, validated like a create', async () => {
+    const { f, id } = await booted();
+    await create(f, 'taken');
+    const updated = await call(f, 'PUT', `/servers/${id}`, { name: 'ff-2', labels: { e: '2' } });
+    expect(updated).toMatchObject({ status: 200, json: { server: { name: 'ff-2', labels: { e: '2' } } } });
+    expect(f.server(id)?.labels).toEqual({ e: '2' });
+    expect((await call(f, 'PUT', `/servers/${id}`, { labels: {} })).json.server).toMatchObject({
+      name: 'ff-2',
+      labels: {},
+    });
+    expect((await call(f, 'PUT', `/servers/${id}`, { name: 'taken' })).json.error.code).toBe(
+      'uniqueness_error',
+    );
+    const badName = await call(f, 'PUT', `/servers/${id}`, { name: 'Not_A_Host' });
+    expect(badName.json.error.details.fields[0].name).toBe('name');
+    const badLabels = await call(f, 'PUT', `/servers/${id}`, { labels: { scope: 'org:acme' } });
+    expect(badLabels.json.error.details.fields[0].name).toBe('labels');
+    expect(f.server(id)).toMatchObject({ name: 'ff-2', labels: {} });
+  });
+});

@@ -4,6 +4,7 @@ import { createModel } from './model.js';
 import { projectBucket } from './rate-limit.js';
 import { createRoutes, type Faults } from './routes.js';
 import type {
+  ActionFaultRule,
   CreateErrorRule,
   FakeHetznerCall,
   FakeHetznerOptions,
@@ -29,8 +30,12 @@ export interface RunningFakeHetzner {
   injectCreateError(rule: CreateErrorRule): void;
   /** Requests matching method and path answer with the error. */
   injectFault(rule: FaultRule): void;
+  /** The next actions of `rule.command` (e.g. `rebuild_server`) end in `error`, or never end. */
+  injectActionFault(rule: ActionFaultRule): void;
   /** The next `n` creates make their server, then reset the connection instead of answering. */
   loseCreateResponses(n?: number): void;
+  /** The next `n` rebuilds start, then reset the connection instead of answering. */
+  loseRebuildResponses(n?: number): void;
   clearFaults(): void;
   calls(): FakeHetznerCall[];
   stats(): { requests: number; rateLimited: number };
@@ -42,7 +47,7 @@ export async function startFakeHetzner(options: FakeHetznerOptions = {}): Promis
   const token = options.token ?? FAKE_HETZNER_TOKEN;
   const rate = options.rateLimit === undefined ? { limit: 3_600, refillPerSecond: 1 } : options.rateLimit;
   const bucket = rate === false ? undefined : projectBucket(model.now, rate.limit, rate.refillPerSecond);
-  const faults: Faults = { createErrors: [], faults: [], loseCreates: 0 };
+  const faults: Faults = { createErrors: [], faults: [], actionFaults: [], loseCreates: 0, loseRebuilds: 0 };
   const calls: FakeHetznerCall[] = [];
   const stats = { requests: 0, rateLimited: 0 };
   const server = createServer(
@@ -70,13 +75,19 @@ export async function startFakeHetzner(options: FakeHetznerOptions = {}): Promis
     addImage: (image) => model.addImage(image),
     injectCreateError: (rule) => faults.createErrors.push({ ...rule }),
     injectFault: (rule) => faults.faults.push({ ...rule }),
+    injectActionFault: (rule) => faults.actionFaults.push({ ...rule }),
     loseCreateResponses(n = 1) {
       faults.loseCreates += n;
+    },
+    loseRebuildResponses(n = 1) {
+      faults.loseRebuilds += n;
     },
     clearFaults() {
       faults.createErrors.length = 0;
       faults.faults.length = 0;
+      faults.actionFaults.length = 0;
       faults.loseCreates = 0;
+      faults.loseRebuilds = 0;
     },
     calls: () => [...calls],
     stats: () => ({ ...stats }),

@@ -129,6 +129,10 @@ async function exerciseWithProvider(): Promise<void> {
   for (let i = 4; i < 54; i++) await provider.create(spec(i));
   expect(await provider.list({ fleet: 'spec' })).toHaveLength(52);
   for (let i = 0; i < 3; i++) expect(await call(fake, 'POST', '/servers', server(`bulk-${i}`))).toBe(201);
+  // Reuse for another dispatch: claim (PUT), rebuild, wait for the action, mark done (PUT).
+  const rebuilt = await provider.rebuild?.(made.id, spec(60));
+  expect(rebuilt?.name).toBe('spec-60');
+  expect(fake.server(made.id)?.rebuilds).toHaveLength(1);
   await provider.delete(made.id);
   await provider.delete(made.id);
 }
@@ -173,7 +177,17 @@ async function exerciseDirectly(): Promise<void> {
     ['GET', `/servers/${kept}`, undefined, 200],
     ['GET', '/servers/abc', undefined, 404],
     ['GET', '/servers/1', undefined, 404],
-    ['PUT', `/servers/${kept}`, { name: 'renamed' }, 405],
+    ['PUT', `/servers/${kept}`, { name: 'renamed', labels: { fleet: 'spec', n: '' } }, 200],
+    ['PUT', `/servers/${kept}`, undefined, 400, { raw: '{not json' }],
+    ['PUT', `/servers/${kept}`, { labels: { 'hetzner.cloud/x': 'y' } }, 400],
+    ['PUT', `/servers/${kept}`, { name: 'plain' }, 409],
+    ['PUT', '/servers/1', { labels: {} }, 404],
+    ['GET', `/servers/${kept}/actions?sort=id:desc&status=success&status=running`, undefined, 200],
+    ['GET', `/servers/${kept}/actions?sort=started&per_page=1&page=2`, undefined, 200],
+    ['GET', '/servers/1/actions', undefined, 404],
+    ['POST', `/servers/${kept}/actions/rebuild`, {}, 400],
+    ['POST', `/servers/${kept}/actions/rebuild`, { image: 'nope' }, 404],
+    ['POST', '/servers/1/actions/rebuild', { image: 'ubuntu-24.04' }, 404],
     ['DELETE', '/servers/1', undefined, 404],
     ['GET', '/actions?id=1&id=2&id=999', undefined, 200],
     ['GET', '/actions', undefined, 400],
@@ -203,6 +217,28 @@ async function exerciseDirectly(): Promise<void> {
   expect(await call(f, 'GET', `/servers/${kept}`)).toBe(200);
   clock.advance(ACTION_MS);
   expect(await call(f, 'GET', `/servers/${id}`)).toBe(200);
+
+  // Rebuilds: one that runs (the server is `rebuilding`), one that fails, one that never ends.
+  const plain = f.servers().find((s) => s.name === 'plain')?.id ?? 0;
+  expect(
+    await call(f, 'POST', `/servers/${plain}/actions/rebuild`, {
+      image: 'debian-12',
+      user_data: '#!/bin/sh\n',
+    }),
+  ).toBe(201);
+  // Its rebuild action still runs: locked.
+  expect(await call(f, 'POST', `/servers/${plain}/actions/rebuild`, { image: 'debian-12' })).toBe(423);
+  expect(await call(f, 'GET', `/servers/${plain}`)).toBe(200);
+  expect(await call(f, 'GET', `/servers/${plain}/actions`)).toBe(200);
+  f.injectActionFault({ command: 'rebuild_server', outcome: 'error', times: 1 });
+  expect(await call(f, 'POST', `/servers/${id}/actions/rebuild`, { image: 'ubuntu-24.04' })).toBe(201);
+  f.injectActionFault({ command: 'rebuild_server', outcome: 'hang', times: 1 });
+  expect(await call(f, 'POST', `/servers/${kept}/actions/rebuild`, { image: 'ubuntu-24.04' })).toBe(201);
+  clock.advance(ACTION_MS);
+  for (const s of [plain, id, kept]) {
+    expect(await call(f, 'GET', `/servers/${s}`)).toBe(200);
+    expect(await call(f, 'GET', `/servers/${s}/actions?sort=id:desc`)).toBe(200);
+  }
 
   // Every error code the fake can be told to answer with, on each route it serves.
   const faults: [string, string, number][] = [
@@ -277,7 +313,16 @@ describe('fake Hetzner against hcloud-openapi.json', () => {
         'list_servers 401',
         'list_servers 429',
         'list_servers 503',
-        'replace_server 405',
+        'list_actions_for_server 200',
+        'list_actions_for_server 404',
+        'rebuild_server_from_image 201',
+        'rebuild_server_from_image 400',
+        'rebuild_server_from_image 404',
+        'rebuild_server_from_image 423',
+        'replace_server 200',
+        'replace_server 400',
+        'replace_server 404',
+        'replace_server 409',
       ].sort(),
     );
   });
