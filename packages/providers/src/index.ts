@@ -40,6 +40,7 @@ export {
   type CallOptions,
   DEFAULT_CHOICE,
   type Instance,
+  InstanceNotFoundError,
   type InstanceSpec,
   type InstanceState,
   type MachineChoice,

@@ -7,7 +7,7 @@
 export type ProviderErrorClass = 'capacity' | 'quota' | 'rate-limited' | 'transient' | 'fatal';
 
 export class ProviderError extends Error {
-  override readonly name = 'ProviderError';
+  override readonly name: string = 'ProviderError';
   readonly class: ProviderErrorClass;
   readonly provider: string;
   /** Transient and rate-limited errors may succeed on retry; the others need a different choice. */
@@ -25,6 +25,20 @@ export class ProviderError extends Error {
     this.class = errorClass;
     this.retryable = errorClass === 'transient' || errorClass === 'rate-limited';
     this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * The instance a verb was asked to act on does not exist (any more). Not retryable: the caller
+ * (e.g. a rebuild for reuse) falls back to making a new instance, and forgets this one.
+ */
+export class InstanceNotFoundError extends ProviderError {
+  override readonly name: string = 'InstanceNotFoundError';
+  readonly instanceId: string;
+
+  constructor(provider: string, instanceId: string, message: string, options: { cause?: unknown } = {}) {
+    super(provider, 'fatal', message, options);
+    this.instanceId = instanceId;
   }
 }
 
@@ -102,4 +116,12 @@ export interface Provider {
     ids: readonly string[],
     options?: CallOptions,
   ): Promise<Readonly<Record<string, 'deleted' | 'not-found'>>>;
+  /**
+   * Optional: overwrites the instance's disk from the provider's configured image and boots it
+   * with `spec.userData`; its tags become `spec.tags` (the new dispatch's) and its name `spec.name`
+   * where the cloud can rename. Idempotent per `spec.idempotencyKey`: a repeated call for the same
+   * key, while or after that rebuild ran, never rebuilds again. The instance reports `pending` until
+   * it has booted again. An instance that does not exist is an `InstanceNotFoundError`.
+   */
+  rebuild?(id: string, spec: InstanceSpec, options?: CallOptions): Promise<Instance>;
 }

@@ -9,7 +9,7 @@ import { ErrorBody } from './schema.js';
 const TIMEOUT_MS = 15_000;
 /** 429s are waited out this often (the limiter waits for the next token), then reported. */
 const RATE_LIMIT_ATTEMPTS = 3;
-/** Retries of idempotent calls (GET, DELETE) that failed transiently. */
+/** Retries of idempotent calls (GET, PUT, DELETE) that failed transiently. */
 const READ_RETRIES = 2;
 const RETRY_BASE_MS = 1_000;
 
@@ -23,7 +23,7 @@ export interface CallOptions {
 
 export interface HcloudApi {
   call<S extends z.ZodType>(
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     path: string,
     schema: S,
     options?: CallOptions,

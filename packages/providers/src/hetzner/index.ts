@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type Clock, isAbortError, systemClock, throwIfAborted } from '@forgejo-fleet/runtime';
 import type { Dispatcher } from 'undici';
 import {
@@ -15,8 +14,9 @@ import type { HetznerCredentialsConfig, HetznerProviderOptions } from './config.
 import { classifyHcloudError, HcloudApiError, hetznerError } from './errors.js';
 import { imageResolver, NoImageError } from './image.js';
 import { toInstance } from './instance.js';
-import { IDEMPOTENCY_LABEL, labelSelector, tagsToLabels } from './labels.js';
+import { IDEMPOTENCY_LABEL, keyMark, labelSelector, tagsToLabels } from './labels.js';
 import { createRateLimiter, type RateLimiter, RateLimiters } from './rate-limiter.js';
+import { hetznerRebuild } from './rebuild.js';
 import { ServerAnswer, ServerList } from './schema.js';
 
 export { hetznerChoices } from './choices.js';
@@ -24,6 +24,7 @@ export type { HetznerCredentialsConfig, HetznerProviderConfig, HetznerProviderOp
 export { classifyHcloudError } from './errors.js';
 export { labelSelector, labelsToTags, tagsToLabels } from './labels.js';
 export { createRateLimiter, type RateLimiter, RateLimiters } from './rate-limiter.js';
+export { REBUILD_TIMEOUT_MS } from './rebuild.js';
 
 export const HETZNER_KIND = 'hetzner';
 
@@ -39,10 +40,6 @@ export interface HetznerProviderDeps {
 export const MAX_USER_DATA_BYTES = 32 * 1024;
 const PAGE_SIZE = 50;
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-function keyMark(idempotencyKey: string): string {
-  return createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40);
-}
 
 function hasTags(instance: Instance, tags: Readonly<Record<string, string>>): boolean {
   return Object.entries(tags).every(([key, value]) => instance.tags[key] === value);
@@ -78,6 +75,25 @@ export function createHetznerProvider(
     if (isAbortError(error) || error instanceof ProviderError) return error;
     if (error instanceof NoImageError) return new ProviderError(name, 'fatal', `${what}: ${error.message}`);
     return hetznerError(name, what, error);
+  }
+
+  /** What Hetzner would refuse, refused before any call; answers the labels of the spec's tags. */
+  function specLabels(what: string, spec: InstanceSpec): Record<string, string> {
+    if (!HOSTNAME.test(spec.name))
+      throw new ProviderError(name, 'fatal', `${what}: name is not a valid hostname`);
+    const bytes = Buffer.byteLength(spec.userData, 'utf8');
+    if (bytes > MAX_USER_DATA_BYTES) {
+      throw new ProviderError(
+        name,
+        'fatal',
+        `${what}: user-data is ${bytes} bytes; Hetzner takes at most ${MAX_USER_DATA_BYTES}`,
+      );
+    }
+    try {
+      return tagsToLabels(spec.tags);
+    } catch (error) {
+      throw new ProviderError(name, 'fatal', `${what}: ${(error as Error).message}`);
+    }
   }
 
   function pickChoice(choice: MachineChoice | undefined): MachineChoice {
@@ -134,6 +150,8 @@ export function createHetznerProvider(
     };
   }
 
+  const rebuild = hetznerRebuild({ provider: name, api, clock, resolveImage, fail, specLabels });
+
   async function list(
     tags: Readonly<Record<string, string>>,
     options: CallOptions = {},
@@ -169,22 +187,7 @@ export function createHetznerProvider(
       throwIfAborted(signal);
       const choice = pickChoice(spec.choice);
       const what = `create server ${choice.key}`;
-      if (!HOSTNAME.test(spec.name))
-        throw new ProviderError(name, 'fatal', `${what}: name is not a valid hostname`);
-      const bytes = Buffer.byteLength(spec.userData, 'utf8');
-      if (bytes > MAX_USER_DATA_BYTES) {
-        throw new ProviderError(
-          name,
-          'fatal',
-          `${what}: user-data is ${bytes} bytes; Hetzner takes at most ${MAX_USER_DATA_BYTES}`,
-        );
-      }
-      let labels: Record<string, string>;
-      try {
-        labels = { ...tagsToLabels(spec.tags), [IDEMPOTENCY_LABEL]: keyMark(spec.idempotencyKey) };
-      } catch (error) {
-        throw new ProviderError(name, 'fatal', `${what}: ${(error as Error).message}`);
-      }
+      const labels = { ...specLabels(what, spec), [IDEMPOTENCY_LABEL]: keyMark(spec.idempotencyKey) };
       try {
         const image = await resolveImage(signal);
         const body = createBody(spec, choice, image, labels);
@@ -239,5 +242,7 @@ export function createHetznerProvider(
       throwIfAborted(options.signal);
       return list(tags, options);
     },
+
+    rebuild,
   };
 }

@@ -1,5 +1,5 @@
 import type { Instance, InstanceState } from '../provider.js';
-import { labelsToTags } from './labels.js';
+import { labelsToTags, REBUILD_AT_LABEL, rebuildMark } from './labels.js';
 import type { HcloudServer } from './schema.js';
 
 /**
@@ -7,6 +7,20 @@ import type { HcloudServer } from './schema.js';
  * older than this has powered itself off after its job, and is reported `stopped` (so deleted).
  */
 export const OFF_DURING_CREATE_MS = 120_000;
+
+/**
+ * A server claimed for a rebuild is `pending` until the rebuild is marked done: before the action
+ * it still runs (or is off from) its previous life, Hetzner powers it off first, then it boots.
+ * Bounded, so a rebuild whose caller died does not stay pending for ever: after this the server's
+ * own status counts again (and an `off` one is deleted).
+ */
+export const REBUILD_PENDING_MS = 15 * 60_000;
+
+function rebuilding(server: HcloudServer, now: number): boolean {
+  if (rebuildMark(server.labels)?.phase !== 'claimed') return false;
+  const at = Number(server.labels[REBUILD_AT_LABEL]);
+  return Number.isFinite(at) && now - at * 1_000 < REBUILD_PENDING_MS;
+}
 
 const STATES: Readonly<Record<string, InstanceState>> = {
   initializing: 'pending',
@@ -25,6 +39,7 @@ export function toInstance(server: HcloudServer, now: number): Instance {
   let state = STATES[server.status] ?? 'unknown';
   if (state === 'stopped' && Number.isFinite(created) && now - created < OFF_DURING_CREATE_MS)
     state = 'pending';
+  if (state !== 'terminated' && rebuilding(server, now)) state = 'pending';
   return {
     id: String(server.id),
     name: server.name,

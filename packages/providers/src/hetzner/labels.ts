@@ -21,6 +21,31 @@ const HASH_HEX = 12;
 /** Holds sha256(idempotency key): a server found by name is ours only if it carries the same. */
 export const IDEMPOTENCY_LABEL = 'key.forgejo-fleet/idempotency';
 
+/**
+ * A rebuild's progress, next to the idempotency mark of the dispatch it is for:
+ * `after-<id>` once the server is claimed (the rebuild is the first `rebuild_server` action above
+ * action id `<id>`, whether it has started or not), `done-<id>` once action `<id>` succeeded.
+ */
+export const REBUILD_LABEL = 'key.forgejo-fleet/rebuild';
+/** Epoch seconds of the claim: a server claimed for a rebuild reports `pending` for a while. */
+export const REBUILD_AT_LABEL = 'key.forgejo-fleet/rebuild-at';
+
+export type RebuildMark =
+  | { readonly phase: 'claimed'; readonly afterAction: number }
+  | { readonly phase: 'done'; readonly action: number };
+
+export function rebuildMark(labels: Readonly<Record<string, string>>): RebuildMark | undefined {
+  const match = /^(after|done)-(\d{1,16})$/.exec(labels[REBUILD_LABEL] ?? '');
+  if (match === null) return undefined;
+  const id = Number(match[2]);
+  return match[1] === 'after' ? { phase: 'claimed', afterAction: id } : { phase: 'done', action: id };
+}
+
+/** The label value that marks a server as made (or rebuilt) for one idempotency key. */
+export function keyMark(idempotencyKey: string): string {
+  return createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40);
+}
+
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
 function base32(bytes: Uint8Array): string {

@@ -29,6 +29,20 @@ export const ImageList = z.object({
   meta: Pagination,
 });
 
+/** An asynchronous request's progress (`rebuild_server`, …); `error` is set when it failed. */
+export const HcloudAction = z.object({
+  id: z.number().int(),
+  command: z.string(),
+  status: z.enum(['running', 'success', 'error']),
+  error: z.object({ code: z.string(), message: z.string().default('') }).nullish(),
+});
+export type HcloudAction = z.infer<typeof HcloudAction>;
+
+/** `POST /servers/{id}/actions/rebuild`, `GET /actions/{id}`; a rebuild's `root_password` is never read. */
+export const ActionAnswer = z.object({ action: HcloudAction });
+
+export const ActionList = z.object({ actions: z.array(HcloudAction) });
+
 export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string().default(''), details: z.unknown().optional() }),
 });
