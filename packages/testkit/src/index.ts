@@ -33,6 +33,21 @@ export type {
   FaultRule as FakeHetznerFaultRule,
 } from './fake-hetzner/types.js';
 export {
+  FAKE_KUBERNETES_TOKEN,
+  type RunningFakeKubernetes,
+  startFakeKubernetes,
+} from './fake-kubernetes/server.js';
+export type {
+  FakeKubeletOptions,
+  FakeKubeResource,
+  FakeKubernetesCall,
+  FakeKubernetesOptions,
+  FakeKubeVerb,
+  FakeQuota as FakeKubernetesQuota,
+  FaultRule as FakeKubernetesFaultRule,
+  KubeObject as FakeKubeObject,
+} from './fake-kubernetes/types.js';
+export {
   DEFAULT_FETCH_INTERVAL_MS,
   type OneJobArgs,
   parseOneJobArgs,
