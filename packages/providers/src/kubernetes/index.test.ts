@@ -75,7 +75,7 @@ function options(flavor: 'pod' | 'kubevirt'): KubernetesProviderOptions {
 }
 
 function provider(flavor: 'pod' | 'kubevirt', files: Record<string, string> = {}): Provider {
-  const all = { '/etc/fleet/kubeconfig': kubeconfig(stub.url), ...files };
+  const all: Record<string, string> = { '/etc/fleet/kubeconfig': kubeconfig(stub.url), ...files };
   return createKubernetesProvider('k8s', options(flavor), undefined, {
     clock: virtualClock(),
     podBootstrap: podBootstrapFromUserData,
