@@ -19,7 +19,7 @@ function projectRunnerVersions(): string[] {
     ...sources.matchAll(/--runner-version (\d+\.\d+\.\d+)/g),
     ...sources.matchAll(/forgejo-fleet-runner=(\d+\.\d+\.\d+)/g),
   ];
-  return [...new Set(found.map((m) => m[1]))];
+  return [...new Set(found.map((m) => m[1] ?? ''))];
 }
 
 describe('images/runner-pod/Containerfile', () => {
