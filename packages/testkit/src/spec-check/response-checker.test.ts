@@ -296,6 +296,91 @@ describe('response checker, Swagger 2 and documented deviations', () => {
   });
 });
 
+describe('response checker, a listed status with another body, and plain-text answers', () => {
+  // Kubernetes' shape: the spec lists a bare 401 and no errors; the server answers every error with a
+  // Status, and its request filters answer 429 in plain text.
+  const doc = {
+    swagger: '2.0',
+    paths: {
+      '/pods': {
+        get: {
+          operationId: 'listPods',
+          responses: { '200': { schema: { type: 'object' } }, '401': { description: 'Unauthorized' } },
+        },
+      },
+    },
+    responses: { status: { description: 'Status', schema: { $ref: '#/definitions/Status' } } },
+    definitions: {
+      Status: { type: 'object', properties: { kind: { type: 'string' }, code: { type: 'integer' } } },
+    },
+  };
+  const deviations = {
+    extraStatuses: [
+      {
+        status: 401,
+        response: '#/responses/status',
+        replacesListed: true,
+        name: '401 Status',
+        reason: 'authn',
+      },
+      { status: 404, response: '#/responses/status', name: '404 Status', reason: 'errors' },
+    ],
+    plainTextStatuses: [{ status: 429, name: '429 text', reason: 'max-in-flight filter' }],
+  } satisfies Deviations;
+  const strict = createResponseChecker(doc, { basePath: '' });
+  const lenient = createResponseChecker(doc, { basePath: '', deviations });
+  const status = (code: unknown) => ({ kind: 'Status', code });
+
+  it.each([
+    [
+      'a Status for the bare 401',
+      answer('GET', '/pods', 401, status(401)),
+      ['listPods (GET /pods) → 401 at (body): must be null'],
+      [],
+      ['401 Status'],
+    ],
+    [
+      'a bad Status for the bare 401',
+      answer('GET', '/pods', 401, status('401')),
+      ['listPods (GET /pods) → 401 at (body): must be null'],
+      ['listPods (GET /pods) → 401 at /code: must be integer'],
+      ['401 Status'],
+    ],
+    [
+      'an unlisted status is not replaced where the spec has it',
+      answer('GET', '/pods', 200, status(200)),
+      [],
+      [],
+      [],
+    ],
+    [
+      'a plain-text 429',
+      answer(
+        'GET',
+        '/pods',
+        429,
+        'Too many requests, please try again later.\n',
+        'text/plain; charset=utf-8',
+      ),
+      ["listPods (GET /pods) → 429 at (body): status 429 is not in the spec's responses for this operation"],
+      [],
+      ['429 text'],
+    ],
+    [
+      'plain text on another status',
+      answer('GET', '/pods', 404, 'not found', 'text/plain'),
+      ["listPods (GET /pods) → 404 at (body): status 404 is not in the spec's responses for this operation"],
+      ['listPods (GET /pods) → 404 at (body): body is not JSON (content-type text/plain)'],
+      ['404 Status'],
+    ],
+  ])('%s', (_name, given, withoutDeviations, withDeviations, used) => {
+    expect(strict.check(given).mismatches.map(formatMismatch)).toEqual(withoutDeviations);
+    const result = lenient.check(given);
+    expect(result.mismatches.map(formatMismatch)).toEqual(withDeviations);
+    expect(result.deviations).toEqual(used);
+  });
+});
+
 describe('spec files', () => {
   it('fails, never skips, when ../shared/specs is missing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'no-specs-'));

@@ -22,6 +22,16 @@ export interface ExtraStatus extends DeviationNote {
   readonly status: number;
   /** The response to validate such an answer against, e.g. `#/responses/forbidden`. */
   readonly response: string;
+  /**
+   * Also where the spec lists the status but not the body the server sends (Kubernetes lists a bare
+   * `401`, and its API server answers it with a Status).
+   */
+  readonly replacesListed?: boolean;
+}
+
+/** A status the real server may answer with a plain-text body, which is then not checked. */
+export interface PlainTextStatus extends DeviationNote {
+  readonly status: number;
 }
 
 /** A property the real server sends that the spec's schema does not list. */
@@ -36,6 +46,7 @@ export interface Deviations {
   readonly nullForEmptyList?: DeviationNote;
   readonly addedProperties?: readonly AddedProperty[];
   readonly extraStatuses?: readonly ExtraStatus[];
+  readonly plainTextStatuses?: readonly PlainTextStatus[];
   /** Answers under these paths belong to another protocol the spec does not describe: not checked. */
   readonly outsideSpec?: readonly (DeviationNote & { readonly pathPrefix: string })[];
 }
@@ -295,10 +306,13 @@ export function createResponseChecker(raw: unknown, opts: { basePath: string; de
       const extra = deviations.extraStatuses?.find((e) => e.status === answer.status);
       const used: string[] = [];
       let response = listed;
-      if (response === undefined && extra !== undefined) {
+      if (extra !== undefined && (response === undefined || extra.replacesListed === true)) {
         response = { $ref: extra.response };
         used.push(extra.name);
       }
+      const plain = deviations.plainTextStatuses?.find((d) => d.status === answer.status);
+      if (plain !== undefined && (answer.contentType ?? '').startsWith('text/plain'))
+        return { operation, mismatches: [], deviations: [plain.name] };
       if (response === undefined) {
         return fail(operation, '', `status ${status} is not in the spec's responses for this operation`);
       }

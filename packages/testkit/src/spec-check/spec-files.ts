@@ -10,6 +10,8 @@ export const SPECS_DIR = fileURLToPath(new URL('../../../../../shared/specs/', i
 
 export const HCLOUD_SPEC = 'hcloud-openapi.json';
 export const FORGEJO_SPEC = 'forgejo-swagger.v1.json';
+export const KUBERNETES_PODS_SPEC = 'kubernetes-core-v1-pods.openapi.json';
+export const KUBEVIRT_VMI_SPEC = 'kubevirt-vmi.openapi.json';
 
 export class SpecMissingError extends Error {
   override readonly name = 'SpecMissingError';
