@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { RunnerBootstrap, type ValidRunnerBootstrap } from './bootstrap.js';
 import { InvalidRunnerBootstrapError, UserDataTooLargeError } from './errors.js';
 import { BOOTSTRAP_PATH, RUNNER_CONFIG_PATH, TOKEN_PATH, USER_DATA_MAX_BYTES } from './paths.js';
+import { templateRenderer } from './render-template.js';
 import { renderBootstrapScript } from './script.js';
 
 function motd(input: ValidRunnerBootstrap): string {
@@ -53,13 +54,24 @@ export function powerState(message: string): Record<string, unknown> {
 
 /** Serialises a cloud-config document and enforces the size limit (both renderers). */
 export function toUserData(doc: Record<string, unknown>): string {
+  return withinSizeLimit(serialize(doc));
+}
+
+function serialize(doc: Record<string, unknown>): string {
   // YAML 1.1 because cloud-init reads with PyYAML: a token like 1_000_… must come out quoted,
   // not as an int. lineWidth 0: never fold, so each script line and the token stay on one line.
-  const text = `#cloud-config\n${stringify(doc, { version: '1.1', lineWidth: 0 })}`;
+  return `#cloud-config\n${stringify(doc, { version: '1.1', lineWidth: 0 })}`;
+}
+
+function withinSizeLimit(text: string): string {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > USER_DATA_MAX_BYTES) throw new UserDataTooLargeError(bytes, USER_DATA_MAX_BYTES);
   return text;
 }
+
+/** The full render, and the same bytes from a per-route template (render-template.ts). */
+export const renderFull = (input: ValidRunnerBootstrap): string => serialize(cloudConfig(input));
+const renderFromTemplate = templateRenderer(renderFull);
 
 /**
  * Renders `#cloud-config` user-data that runs one job with forgejo-runner one-job and powers
@@ -69,5 +81,5 @@ export function toUserData(doc: Record<string, unknown>): string {
 export function renderUserData(input: RunnerBootstrap): string {
   const parsed = RunnerBootstrap.safeParse(input);
   if (!parsed.success) throw new InvalidRunnerBootstrapError(parsed.error);
-  return toUserData(cloudConfig(parsed.data));
+  return withinSizeLimit(renderFromTemplate(parsed.data));
 }
