@@ -17,7 +17,7 @@ describe('the example configs at the repository root', () => {
   it('config.example.yaml validates', () => {
     const config = loadDispatcherConfig(`${root}config.example.yaml`, { env, readFile });
     expect(config.fleet_id).toBe('acme-ci');
-    expect(Object.keys(config.providers)).toEqual(['hetzner-fsn', 'aws-eu', 'local']);
+    expect(Object.keys(config.providers)).toEqual(['hetzner-fsn', 'aws-eu', 'local', 'k8s-pods', 'k8s-vms']);
     expect(config.scopes.map((s) => s.key)).toEqual(['org:acme', 'user:alice']);
   });
 
