@@ -21,6 +21,10 @@ export interface ConformanceSubject {
   injectError?(errorClass: ProviderErrorClass, choice: MachineChoice): Promise<void> | void;
   /** The classes `injectError` can produce (default: all five). */
   readonly injectableErrors?: readonly ProviderErrorClass[];
+  /** How many times the cloud rebuilt an instance (fakes can): proves a repeated rebuild did nothing. */
+  rebuildsOf?(instance: Instance): Promise<number>;
+  /** Makes the next rebuild never finish (fakes can). */
+  stallNextRebuild?(): Promise<void> | void;
 }
 
 export interface ConformanceOptions {
@@ -82,10 +86,10 @@ const ERROR_CLASSES: readonly ProviderErrorClass[] = [
   'transient',
   'fatal',
 ];
-const MINIMAL_USER_DATA = '#cloud-config\n{}\n';
+export const MINIMAL_USER_DATA = '#cloud-config\n{}\n';
 const PASSED: CheckOutcome = { status: 'passed' };
 
-function randomWord(): string {
+export function randomWord(): string {
   return randomBytes(5).toString('hex');
 }
 
@@ -94,7 +98,7 @@ export function isGone(instance: Instance | undefined): boolean {
   return instance === undefined || instance.state === 'terminated';
 }
 
-function assertTagsInclude(
+export function assertTagsInclude(
   actual: Readonly<Record<string, string>>,
   expected: Readonly<Record<string, string>>,
 ) {
@@ -115,7 +119,7 @@ function assertMatches(instance: Instance, spec: InstanceSpec) {
   assertTagsInclude(instance.tags, spec.tags);
 }
 
-async function expectAbort(what: string, call: () => Promise<unknown>) {
+export async function expectAbort(what: string, call: () => Promise<unknown>) {
   const outcome = await call().then(
     () => undefined,
     (error: unknown) => error,

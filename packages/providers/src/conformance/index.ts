@@ -6,6 +6,7 @@ import {
   type ConformanceSubject,
   conformanceChecks,
 } from './checks.js';
+import { REBUILD_CHECK_NAMES, rebuildConformanceChecks } from './rebuild-checks.js';
 
 export {
   CHECK_NAMES,
@@ -18,6 +19,7 @@ export {
   EXISTING_STATES,
   isGone,
 } from './checks.js';
+export { REBUILD_CHECK_NAMES, rebuildConformanceChecks } from './rebuild-checks.js';
 
 /**
  * The provider contract as a vitest suite (every provider runs it against its fake). The checks
@@ -34,28 +36,29 @@ export function describeProviderConformance(
   const timeout = options.timeoutMs;
   describe(`provider conformance: ${name}`, () => {
     let subject: ConformanceSubject | undefined;
-    let run: ConformanceRun | undefined;
+    let runs: ConformanceRun[] = [];
 
     beforeAll(async () => {
       subject = await makeSubject();
-      run = conformanceChecks(subject, options);
+      // The rebuild checks skip themselves for providers without `rebuild`.
+      runs = [conformanceChecks(subject, options), rebuildConformanceChecks(subject, options)];
     }, timeout);
 
     afterAll(async () => {
       try {
-        const result = await run?.cleanup();
-        if (result !== undefined && result.failed.length > 0)
-          throw new Error(`cleanup: ${result.failed.join('; ')}`);
+        const failed: string[] = [];
+        for (const run of runs) failed.push(...(await run.cleanup()).failed);
+        if (failed.length > 0) throw new Error(`cleanup: ${failed.join('; ')}`);
       } finally {
         await subject?.cleanup();
       }
     }, timeout);
 
-    for (const checkName of CHECK_NAMES) {
+    for (const checkName of [...CHECK_NAMES, ...REBUILD_CHECK_NAMES]) {
       it(
         checkName,
         async (context) => {
-          const check = run?.checks.find((c) => c.name === checkName);
+          const check = runs.flatMap((run) => run.checks).find((c) => c.name === checkName);
           if (check === undefined) throw new Error('makeSubject() failed; see beforeAll');
           const outcome = await check.run();
           if (outcome.status === 'skipped') context.skip(outcome.reason);

@@ -44,6 +44,9 @@ describeProviderConformance(
         await fake.close();
       },
       userDataOf: async (instance) => fake.server(instance.id)?.userData,
+      rebuildsOf: async (instance) => fake.server(instance.id)?.rebuilds.length ?? 0,
+      stallNextRebuild: () =>
+        fake.injectActionFault({ command: 'rebuild_server', outcome: 'hang', times: 1 }),
       injectError(errorClass, choice) {
         const code = CODE_BY_CLASS[errorClass];
         // 429s are waited out and retried by the client (3 attempts) before they are reported.
