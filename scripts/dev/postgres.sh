@@ -23,6 +23,7 @@ bindir() {
   if command -v initdb >/dev/null 2>&1; then
     found=$(dirname "$(readlink -f "$(command -v initdb)")")
   else
+    # shellcheck disable=SC2012 # sort -V orders 9 before 15; the glob has no odd names
     found=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
   fi
   if [ -z "$found" ] || [ ! -x "$found/initdb" ]; then

@@ -4,7 +4,7 @@ import type { DispatcherConfig } from '@forgejo-fleet/config';
 import type { ForgejoClient } from '@forgejo-fleet/forgejo';
 import type { Provider } from '@forgejo-fleet/providers';
 import { every, systemClock } from '@forgejo-fleet/runtime';
-import { openSqliteStore, type Store } from '@forgejo-fleet/store';
+import { openPostgresStore, openSqliteStore, type Store } from '@forgejo-fleet/store';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { type DecisionFile, openDecisionFile } from './decision-file.js';
@@ -54,8 +54,20 @@ export interface StartOptions {
 export async function startDispatcher(options: StartOptions): Promise<RunningDispatcher> {
   const { config } = options;
   const log = options.log ?? createLogger(config.log.level);
-  // The dispatcher owns its store alone: the lock refuses a second dispatcher on the same file.
-  const store = options.store ?? openSqliteStore(config.store.path, { lock: true });
+  // SQLite: the dispatcher owns its store alone (the lock refuses a second dispatcher on the file).
+  // PostgreSQL: no lock yet; several dispatchers on one database come with the HA lease (issue 16).
+  const store =
+    options.store ??
+    (config.store.kind === 'postgres'
+      ? await openPostgresStore({
+          // Present whenever kind is postgres (the schema requires it); '' would fail as "url: not a URL".
+          url: config.store.url?.reveal() ?? '',
+          poolMax: config.store.pool_max,
+          statementTimeoutMs: config.store.statement_timeout,
+          tls: { mode: config.store.tls.mode, caFile: config.store.tls.ca_file },
+          onIdleError: (error) => log.warn({ err: error.message }, 'store connection lost while idle'),
+        })
+      : openSqliteStore(config.store.path, { lock: true }));
   const metrics = createDispatcherMetrics(store, {
     config,
     now: options.now ?? (() => systemClock.now()),

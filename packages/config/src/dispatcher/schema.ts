@@ -229,32 +229,78 @@ export const Client = withSecret(
   true,
 );
 
-export const Store = z.strictObject({
-  /** SQLite file; relative paths resolve against $STATE_DIRECTORY when set. */
-  path: z.string().min(1).default('forgejo-fleet.db'),
-  /** Decision log as JSON lines (also kept in the store); relative like `path`. */
-  decision_log: z.string().min(1).default('decisions.jsonl'),
-  /** Ended dispatches, their transitions and decisions older than this are pruned. */
-  retention: Duration({ min: 3_600_000, max: 3_650 * 86_400_000 }).prefault('30d'),
-  /** The decision log file rotates when the next line would take it past this size. */
-  decision_log_max_bytes: z
-    .number()
-    .int()
-    .min(1_048_576, 'expected at least 1048576 (1 MiB)')
-    .max(1_099_511_627_776, 'expected at most 1099511627776 (1 TiB)')
-    .default(104_857_600),
-  /** Rotated decision log files kept (decisions.jsonl.1 … .N); older ones are deleted. */
-  decision_log_keep: z.number().int().min(1).max(1_000).default(5),
-  /**
-   * Store ids (from a lost store, named in the foreign-VM warnings) whose VMs and runner
-   * registrations this dispatcher takes as its own: swept as orphans after `orphan_grace`.
-   */
-  adopt_store_ids: z
-    .array(
-      z.string().regex(/^s[0-9a-f]{16}$/, 'expected a store id: "s" and 16 hex digits, as in the warnings'),
-    )
-    .max(100)
-    .default([]),
+export const StoreTls = z.strictObject({
+  mode: z
+    .enum(['disable', 'require', 'verify-full'])
+    .default('verify-full')
+    .describe(
+      'disable: plain TCP; require: encrypted, certificate not checked; verify-full: encrypted, certificate and host name checked',
+    ),
+  ca_file: z
+    .string()
+    .startsWith('/', 'expected an absolute path')
+    .optional()
+    .describe('PEM file of the CA that signed the server certificate (verify-full); default: the system CAs'),
+});
+
+export const Store = withSecret(
+  {
+    kind: z
+      .enum(['sqlite', 'postgres'])
+      .default('sqlite')
+      .describe('sqlite: one file, one dispatcher; postgres: a shared database (url_file or url_env)'),
+    /** SQLite file; relative paths resolve against $STATE_DIRECTORY when set. */
+    path: z.string().min(1).default('forgejo-fleet.db'),
+    pool_max: z.number().int().min(1).max(100).default(10).describe('kind postgres: connections in the pool'),
+    statement_timeout: Duration({ min: 100, max: 600_000 })
+      .prefault('5s')
+      .describe(
+        'kind postgres: the server cancels a statement (or lock wait) running longer; the call answers 503',
+      ),
+    tls: StoreTls.prefault({}).describe('kind postgres: TLS to the server'),
+    /** Decision log as JSON lines (also kept in the store); relative like `path`. */
+    decision_log: z.string().min(1).default('decisions.jsonl'),
+    /** Ended dispatches, their transitions and decisions older than this are pruned. */
+    retention: Duration({ min: 3_600_000, max: 3_650 * 86_400_000 }).prefault('30d'),
+    /** The decision log file rotates when the next line would take it past this size. */
+    decision_log_max_bytes: z
+      .number()
+      .int()
+      .min(1_048_576, 'expected at least 1048576 (1 MiB)')
+      .max(1_099_511_627_776, 'expected at most 1099511627776 (1 TiB)')
+      .default(104_857_600),
+    /** Rotated decision log files kept (decisions.jsonl.1 … .N); older ones are deleted. */
+    decision_log_keep: z.number().int().min(1).max(1_000).default(5),
+    /**
+     * Store ids (from a lost store, named in the foreign-VM warnings) whose VMs and runner
+     * registrations this dispatcher takes as its own: swept as orphans after `orphan_grace`.
+     */
+    adopt_store_ids: z
+      .array(
+        z.string().regex(/^s[0-9a-f]{16}$/, 'expected a store id: "s" and 16 hex digits, as in the warnings'),
+      )
+      .max(100)
+      .default([]),
+  },
+  'url',
+  false,
+).superRefine((store, ctx) => {
+  // A URL with kind sqlite is a forgotten `kind: postgres`: refuse it rather than run on SQLite.
+  if (store.kind === 'sqlite' && store.url !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [store.url.file !== undefined ? 'url_file' : 'url_env'],
+      message: 'only for kind: postgres (set store.kind: postgres, or remove it)',
+    });
+  }
+  if (store.kind === 'postgres' && store.url === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['url_file'],
+      message:
+        'required with kind: postgres: set url_file or url_env (postgres://user:password@host:port/database)',
+    });
+  }
 });
 
 export const Reconcile = z.strictObject({

@@ -17,7 +17,10 @@ scopes:
 clients:
   - { name: ci, token_env: C, scopes: ['*'] }
 `,
-    { file: 'd.yaml', env: { T: 'forgejo-pat', C: 'client-token-0123456789' } },
+    {
+      file: 'd.yaml',
+      env: { T: 'forgejo-pat', C: 'client-token-0123456789', PG: 'postgres://fleet:pw@db:5432/fleet' },
+    },
   );
 }
 
@@ -59,5 +62,68 @@ describe('store retention and decision log rotation', () => {
   ])('refuse %s, naming the field', (_name, store, message) => {
     expect(() => config(store)).toThrow(ConfigError);
     expect(() => config(store)).toThrow(message);
+  });
+});
+
+describe('store kind', () => {
+  it('is sqlite by default', () => {
+    const store = config('{}').store;
+
+    expect(store.kind).toBe('sqlite');
+    expect(store.url).toBeUndefined();
+  });
+
+  it('postgres reads the URL from its secret and defaults pool, timeout and TLS', () => {
+    const store = config('{ kind: postgres, url_env: PG }').store;
+
+    expect(store).toMatchObject({
+      kind: 'postgres',
+      pool_max: 10,
+      statement_timeout: 5_000,
+      tls: { mode: 'verify-full' },
+    });
+    expect(store.url?.reveal()).toBe('postgres://fleet:pw@db:5432/fleet');
+  });
+
+  it('postgres takes the operator values', () => {
+    expect(
+      config(
+        '{ kind: postgres, url_env: PG, pool_max: 3, statement_timeout: 30s, tls: { mode: verify-full, ca_file: /etc/fleet/ca.pem } }',
+      ).store,
+    ).toMatchObject({
+      pool_max: 3,
+      statement_timeout: 30_000,
+      tls: { mode: 'verify-full', ca_file: '/etc/fleet/ca.pem' },
+    });
+  });
+
+  it.each([
+    ['postgres without a URL', '{ kind: postgres }', 'store.url_file: required with kind: postgres'],
+    ['a URL without kind postgres', '{ url_env: PG }', 'store.url_env: only for kind: postgres'],
+    [
+      'an inline URL',
+      "{ kind: postgres, url: 'postgres://x' }",
+      'store.url: secrets may not be written inline',
+    ],
+    ['an unknown kind', '{ kind: mysql }', 'store.kind:'],
+    ['a pool of 0', '{ kind: postgres, url_env: PG, pool_max: 0 }', 'store.pool_max:'],
+    ['a pool of 101', '{ kind: postgres, url_env: PG, pool_max: 101 }', 'store.pool_max:'],
+    [
+      'a 20m statement timeout',
+      '{ kind: postgres, url_env: PG, statement_timeout: 20m }',
+      'store.statement_timeout: duration 20m is out of range',
+    ],
+    ['an unknown TLS mode', '{ kind: postgres, url_env: PG, tls: { mode: prefer } }', 'store.tls.mode:'],
+    [
+      'a relative CA file',
+      '{ kind: postgres, url_env: PG, tls: { ca_file: ca.pem } }',
+      'store.tls.ca_file: expected an absolute path',
+    ],
+  ])('refuses %s, naming the field', (_name, store, message) => {
+    expect(() => config(store)).toThrow(message);
+  });
+
+  it('never prints the URL in an error', () => {
+    expect(() => config("{ kind: postgres, url: 'postgres://u:hunter2@db/x' }")).not.toThrow(/hunter2/);
   });
 });

@@ -23,7 +23,7 @@ export interface PostgresStoreOptions {
   readonly poolMax?: number;
   /** Server-side limit of one statement (default 5 s); a timeout is StoreUnavailableError. */
   readonly statementTimeoutMs?: number;
-  /** Default `{ mode: 'disable' }`. */
+  /** Default `{ mode: 'verify-full' }` with the system CAs. */
   readonly tls?: PostgresTls;
   /** Waiting for a connection (default 5 s). */
   readonly connectTimeoutMs?: number;
@@ -61,7 +61,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     url: options.url,
     poolMax: options.poolMax ?? 10,
     statementTimeoutMs: options.statementTimeoutMs ?? 5_000,
-    tls: options.tls ?? { mode: 'disable' },
+    tls: options.tls ?? { mode: 'verify-full' },
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     schema: options.schema,
     onIdleError: options.onIdleError,

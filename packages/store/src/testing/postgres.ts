@@ -60,6 +60,8 @@ export function describePostgres(name: string, body: (db: TestDatabase) => void)
       return openPostgresStore({
         url,
         poolMax: 10,
+        // The throwaway cluster listens on 127.0.0.1 without TLS.
+        tls: { mode: 'disable' },
         ...options,
         schema: options.schema ?? (await db.schema()),
       });
