@@ -223,7 +223,7 @@ describe('fake kubelet, KubeVirt VMIs', () => {
     expect(vmi('ff-vm-1').status).toMatchObject({ phase: 'Running', nodeName: 'fake-node-1' });
     await until(kube, () => vmi('ff-vm-1').status.phase === 'Succeeded', 'the VMI to power off');
     expect(world.forgejo.jobs().find((j) => j.id === job.id)?.status).toBe('success');
-    expect(kube.pods()[0]?.status?.phase).toBe('Succeeded');
+    expect((kube.pods()[0] as Json | undefined)?.status?.phase).toBe('Succeeded');
     expect(vmi('ff-vm-1').status.phaseTransitionTimestamps.map((t: Json) => t.phase)).toEqual([
       'Scheduling',
       'Running',
