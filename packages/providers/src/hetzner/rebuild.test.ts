@@ -156,6 +156,17 @@ describe('hetzner rebuild', () => {
     expect(fake.servers()).toHaveLength(1);
   });
 
+  it('a rebuild for another dispatch while one runs in this process is refused, not queued', async () => {
+    const p = provider();
+    const id = await finishedServer(p);
+    const first = p.rebuild(id, spec('d2'));
+    const error = await failure(p.rebuild(id, spec('d3')));
+    expect(error).toMatchObject({ class: 'fatal' });
+    expect(error.message).toMatch(/being rebuilt for another dispatch/);
+    expect((await first).tags['forgejo-fleet-dispatch']).toBe('d2');
+    expect(fake.server(id)?.rebuilds).toHaveLength(1);
+  });
+
   it('a server created with the key is already what a rebuild with that key would make', async () => {
     const p = provider();
     const made = await p.create(spec('d1'));
