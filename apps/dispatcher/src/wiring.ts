@@ -1,3 +1,4 @@
+import { podBootstrapFromUserData } from '@forgejo-fleet/cloud-init';
 import type { DispatcherConfig } from '@forgejo-fleet/config';
 import { createForgejoClient, type ForgejoClient, type RequestEvent } from '@forgejo-fleet/forgejo';
 import {
@@ -42,7 +43,8 @@ export class UnsupportedProviderError extends Error {
  * set of deps, so the Hetzner providers (and scopes) using one project token share one rate limiter.
  */
 export function providerInstances(config: DispatcherConfig): (name: string, scopeKey: string) => Provider {
-  const deps = sharedProviderDeps();
+  // The pod flavour's bootstrap comes from cloud-init, which the providers package cannot import.
+  const deps = { ...sharedProviderDeps(), kubernetes: { podBootstrap: podBootstrapFromUserData } };
   const defaults = new Map<string, Provider>();
   const perScope = new Map<string, Provider>();
   function build(name: string, provider: AnyProviderConfig, override: unknown, where: string): Provider {

@@ -9,7 +9,7 @@ import {
   type Provider,
   ProviderError,
 } from '@forgejo-fleet/providers';
-import { type RunningFakeHetzner, startFakeHetzner } from '@forgejo-fleet/testkit';
+import { type RunningFakeHetzner, startFakeHetzner, startFakeKubernetes } from '@forgejo-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
 import { CHECK_TAG, providerCheck } from './provider-check.js';
@@ -92,6 +92,48 @@ describe('forgejo-fleet provider-check', () => {
     expect(fake.servers()).toEqual([]);
     expect(result.stdout).not.toContain(fake.token);
   });
+
+  it.each([
+    ['pod', 'pod: {image: "registry.example.org/runner:12"}'],
+    ['kubevirt', 'kubevirt: {image: "quay.io/containerdisks/debian:12"}'],
+  ])(
+    'passes against the fake Kubernetes API (flavor %s) with --yes and leaves nothing behind',
+    async (flavor, template) => {
+      const cluster = await startFakeKubernetes({ namespaces: ['runners'], kubelet: false });
+      try {
+        const kubeconfig = join(dir, `kubeconfig-${flavor}`);
+        writeFileSync(
+          kubeconfig,
+          `current-context: fake
+clusters: [{name: fake, cluster: {server: "${cluster.url}"}}]
+users: [{name: fleet, user: {token: ${cluster.token}}}]
+contexts: [{name: fake, context: {cluster: fake, user: fleet}}]
+`,
+        );
+        const file = configFile(
+          `kubernetes-${flavor}`,
+          `  k8s:\n    kind: kubernetes\n    flavor: ${flavor}\n    kubeconfig_file: ${kubeconfig}\n    namespace: runners\n    ${template}\n`,
+        );
+
+        const refused = await run(['provider-check', '--dispatcher', file, '--provider', 'k8s']);
+        const result = await run(['provider-check', '--dispatcher', file, '--provider', 'k8s', '--yes']);
+
+        expect(refused.code).toBe(64);
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        expect(result.stdout.trim().split('\n').at(-1)).toBe('all checks passed');
+        expect(result.stdout).toContain('ok    an id that never existed');
+        await cluster.settle();
+        expect([
+          ...cluster.pods('runners'),
+          ...cluster.vmis('runners'),
+          ...cluster.secrets('runners'),
+        ]).toEqual([]);
+      } finally {
+        await cluster.close();
+      }
+    },
+  );
 
   it.each([
     { why: 'on a terminal, a line redrawn per check', isTTY: true, env: {} },

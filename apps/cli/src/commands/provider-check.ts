@@ -1,3 +1,4 @@
+import { podBootstrapFromUserData, renderUserData } from '@forgejo-fleet/cloud-init';
 import { ConfigError, type DispatcherConfig, loadDispatcherConfig } from '@forgejo-fleet/config';
 import { formatScope, parseScope, ScopeSyntaxError } from '@forgejo-fleet/forgejo';
 import {
@@ -5,6 +6,7 @@ import {
   conformanceChecks,
   createProvider,
   type Provider,
+  sharedProviderDeps,
 } from '@forgejo-fleet/providers';
 import { type ProgressStream, progress } from '@forgejo-fleet/runtime';
 import { parseFlags } from '../flags.js';
@@ -36,6 +38,8 @@ export interface ProviderCheckDeps {
 const UNKNOWN_IDS: Readonly<Record<string, string>> = {
   ec2: 'i-0000000000000dead',
   hetzner: '9007199254740991',
+  // Object names the provider makes end in 16 hex digits of a hash; this one never does.
+  kubernetes: 'ff-provider-check-unknown',
 };
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -82,6 +86,32 @@ export function deleteByHand(config: AnyProviderConfig, ids: readonly string[]):
   }
 }
 
+/** The registry's provider, with the pod flavour's bootstrap from cloud-init (as the dispatcher wires it). */
+function defaultProvider(name: string, config: AnyProviderConfig, scopeOverride: unknown): Provider {
+  return createProvider(name, config, scopeOverride, {
+    ...sharedProviderDeps(),
+    kubernetes: { podBootstrap: podBootstrapFromUserData },
+  });
+}
+
+/**
+ * A runner bootstrap for the checks' pods: the pod flavour only makes pods of one. Its token is
+ * made up and its Forgejo unreachable, so a pod that starts fails without taking a job.
+ */
+function checkRunnerUserData(): string {
+  return renderUserData({
+    instanceUrl: 'https://forgejo.invalid/',
+    runner: {
+      uuid: '00000000-0000-4000-8000-000000000000',
+      token: '0'.repeat(40),
+      name: 'ff-provider-check',
+    },
+    labels: ['provider-check:host'],
+    install: { mode: 'baked', binaryPath: '/usr/local/bin/forgejo-runner' },
+    jobTimeoutSeconds: 600,
+  });
+}
+
 function describeError(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
@@ -122,7 +152,7 @@ export async function providerCheck(
     return EXIT.usage;
   }
 
-  const provider = (deps.createProvider ?? createProvider)(name, providerConfig, override);
+  const provider = (deps.createProvider ?? defaultProvider)(name, providerConfig, override);
   const unknownId = UNKNOWN_IDS[providerConfig.kind];
   const run = conformanceChecks(
     { provider, cleanup: async () => undefined },
@@ -131,6 +161,9 @@ export async function providerCheck(
       baseTags: { 'forgejo-fleet': config.fleet_id },
       fleetTag: CHECK_TAG,
       ...(unknownId === undefined ? {} : { unknownId }),
+      ...(providerConfig.kind === 'kubernetes' && providerConfig.flavor === 'pod'
+        ? { userData: checkRunnerUserData() }
+        : {}),
     },
   );
   io.stdout(
