@@ -1,11 +1,15 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 export interface Recorded {
   readonly method: string;
   readonly path: string;
   readonly query: URLSearchParams;
   readonly authorization: string | undefined;
+  /** The client certificate's CN, over TLS with client certificates requested. */
+  readonly clientCn: string | undefined;
   readonly body: unknown;
 }
 
@@ -38,6 +42,13 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
   return text === '' ? undefined : (JSON.parse(text) as unknown);
 }
 
+function clientCn(request: IncomingMessage): string | undefined {
+  const socket = request.socket as Partial<TLSSocket>;
+  if (typeof socket.getPeerCertificate !== 'function' || socket.authorized !== true) return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
+}
+
 export function status(code: number, reason: string, message: string, details?: unknown): Answer {
   return {
     status: code,
@@ -54,10 +65,17 @@ export function status(code: number, reason: string, message: string, details?: 
   };
 }
 
-export async function startStubApi(): Promise<StubApi> {
+/** TLS material for an https stub; with `ca`, client certificates signed by it are asked for (not required). */
+export interface StubTls {
+  readonly key: string;
+  readonly cert: string;
+  readonly ca?: string;
+}
+
+export async function startStubApi(tls?: StubTls): Promise<StubApi> {
   const requests: Recorded[] = [];
   const handlers: { handler: Handler; once: boolean }[] = [];
-  const server: Server = createServer((request, response) => {
+  const listener: RequestListener = (request, response) => {
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://stub');
       const recorded: Recorded = {
@@ -65,6 +83,7 @@ export async function startStubApi(): Promise<StubApi> {
         path: url.pathname,
         query: url.searchParams,
         authorization: request.headers.authorization,
+        clientCn: clientCn(request),
         body: await readBody(request),
       };
       requests.push(recorded);
@@ -83,11 +102,15 @@ export async function startStubApi(): Promise<StubApi> {
       });
       response.end(text);
     })();
-  });
+  };
+  const server: Server =
+    tls === undefined
+      ? createServer(listener)
+      : createTlsServer({ ...tls, requestCert: tls.ca !== undefined, rejectUnauthorized: false }, listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     requests,
     on(handler, options = {}) {
       handlers.push({ handler, once: options.once === true });
