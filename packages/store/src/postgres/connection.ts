@@ -40,6 +40,8 @@ export interface PoolOptions {
   readonly schema?: string | undefined;
   /** An idle pooled connection failed (server restart, network); the next query reconnects. */
   readonly onIdleError?: ((error: Error) => void) | undefined;
+  /** Shown in pg_stat_activity, so an operator sees whose connections these are. */
+  readonly applicationName?: string | undefined;
 }
 
 /** URL parameters that would override `tls` (node-postgres lets the URL win over the options). */
@@ -134,7 +136,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: options.connectTimeoutMs,
     ssl: ssl(options.tls),
     types,
-    application_name: 'forgejo-fleet',
+    application_name: options.applicationName ?? 'forgejo-fleet',
     ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
   });
   // Without a listener, an idle connection's error (a server restart) would crash the process.

@@ -35,6 +35,8 @@ export interface PostgresStoreOptions {
   readonly newStoreId?: () => string;
   /** An idle pooled connection failed (server restart); for a log line, nothing to recover. */
   readonly onIdleError?: (error: Error) => void;
+  /** pg_stat_activity's application_name of the store's connections (default `forgejo-fleet`). */
+  readonly applicationName?: string;
 }
 
 export interface PostgresStore extends Store {
@@ -45,6 +47,28 @@ export interface PostgresStore extends Store {
 }
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/**
+ * A pooled connection for several statements. While checked out, node-postgres hands a
+ * connection's errors between statements (the server terminated it) to nobody: an 'error' event
+ * without a listener would crash the process. The listener notes the error, and `release` drops
+ * such a connection instead of pooling it.
+ */
+async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release: (error?: Error) => void }> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost = error;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    release(error) {
+      client.removeListener('error', onError);
+      client.release(error ?? lost);
+    },
+  };
+}
 
 class Rollback extends Error {}
 
@@ -65,12 +89,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     schema: options.schema,
     onIdleError: options.onIdleError,
+    applicationName: options.applicationName,
   });
   let migration: MigrationResult;
   let storeId: string;
   try {
     ({ migration, storeId } = await guarded(async () => {
-      const client = await pool.connect();
+      const { client, release } = await checkout(pool);
       try {
         const migration = await migratePostgres(client, now, location);
         await client.query(SQL.ensureStoreId, [(options.newStoreId ?? randomStoreId)()]);
@@ -79,7 +104,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         if (storeId === undefined) throw new StoreError(`store ${location}: the store id was not written`);
         return { migration, storeId };
       } finally {
-        client.release();
+        release();
       }
     }));
   } catch (error) {
@@ -94,7 +119,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
   /** Runs `work` in one transaction on one pooled connection; any failure rolls it back. */
   async function transaction<T>(work: (db: Queryable) => Promise<T>, lazy = false): Promise<T> {
-    const client = await pool.connect();
+    const { client, release } = await checkout(pool);
     let broken: Error | undefined;
     try {
       // A lazy commit returns before its WAL is flushed (see WriteOptions.durable): a server
@@ -110,7 +135,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       throw error;
     } finally {
       // A connection that cannot roll back is dropped, not handed to the next caller mid-transaction.
-      client.release(broken);
+      release(broken);
     }
   }
 

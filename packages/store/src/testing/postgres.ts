@@ -19,8 +19,15 @@ export interface TestDatabase {
   schema(): Promise<string>;
   /** A store in a new empty schema (or in `schema`, to open one twice). */
   open(options?: Partial<PostgresStoreOptions>): Promise<PostgresStore>;
+  /** Cuts every connection of the stores opened on `schema` (a server restart, as they see it). */
+  terminate(schema: string): Promise<void>;
   /** Runs SQL as the admin connection (to damage or inspect a schema on purpose). */
   sql(text: string, values?: unknown[]): Promise<pg.QueryResult>;
+}
+
+/** Names the connections of one schema's stores, so a test can find (and cut) exactly those. */
+function applicationName(schema: string): string {
+  return `forgejo-fleet-test-${schema}`;
 }
 
 /**
@@ -43,6 +50,8 @@ export function describePostgres(name: string, body: (db: TestDatabase) => void)
     return;
   }
   const admin = new pg.Pool({ connectionString: url, max: 2 });
+  // A test that terminates connections on purpose must not crash the file through this pool.
+  admin.on('error', () => undefined);
   const schemas: string[] = [];
   afterAll(async () => {
     for (const schema of schemas.splice(0)) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -57,14 +66,22 @@ export function describePostgres(name: string, body: (db: TestDatabase) => void)
       return schema;
     },
     async open(options = {}) {
+      const schema = options.schema ?? (await db.schema());
       return openPostgresStore({
         url,
         poolMax: 10,
         // The throwaway cluster listens on 127.0.0.1 without TLS.
         tls: { mode: 'disable' },
+        applicationName: applicationName(schema),
         ...options,
-        schema: options.schema ?? (await db.schema()),
+        schema,
       });
+    },
+    async terminate(schema) {
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [applicationName(schema)],
+      );
     },
     sql(text, values) {
       return admin.query(text, values);
