@@ -519,3 +519,152 @@ describe('kubernetes provider: list, get and delete', () => {
     expect(stub.requests.some((r) => r.method === 'DELETE')).toBe(false);
   });
 });
+
+describe('kubernetes provider: edges', () => {
+  const ours = (uid: string) => ({
+    status: 200,
+    body: {
+      metadata: {
+        name: NAME,
+        uid,
+        labels: { [FLAVOR_LABEL]: 'pod' },
+        annotations: { [KEY_ANNOTATION]: SPEC.idempotencyKey },
+      },
+    },
+  });
+
+  it('replaces a Secret left by an earlier pod of the same name, then owns the new one', async () => {
+    stub.on((r) => (r.method === 'POST' && r.path === PODS ? created(r, 'uid-new') : undefined));
+    stub.on((r) => (r.method === 'POST' ? status(409, 'AlreadyExists', 'secret exists') : undefined), {
+      once: true,
+    });
+    stub.on((r) =>
+      r.method === 'GET'
+        ? {
+            status: 200,
+            body: {
+              metadata: {
+                name: `${NAME}-boot`,
+                ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: NAME, uid: 'uid-old' }],
+              },
+            },
+          }
+        : undefined,
+    );
+    stub.on((r) =>
+      r.method === 'DELETE' ? { status: 200, body: { kind: 'Status', status: 'Success' } } : undefined,
+    );
+    acceptCreates();
+
+    await provider('pod').create(SPEC);
+
+    expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST ${PODS}`,
+      `POST ${SECRETS}`,
+      `GET ${SECRETS}/${NAME}-boot`,
+      `DELETE ${SECRETS}/${NAME}-boot`,
+      `POST ${SECRETS}`,
+    ]);
+    expect(sent(SECRETS)[1]).toMatchObject({ metadata: { ownerReferences: [{ uid: 'uid-new' }] } });
+  });
+
+  it('a create without an answer (5xx) adopts the pod the lookup by name finds', async () => {
+    stub.on((r) =>
+      r.method === 'POST' && r.path === PODS
+        ? status(504, 'Timeout', 'the server was unable to respond')
+        : undefined,
+    );
+    stub.on((r) => (r.method === 'GET' ? ours('uid-9') : undefined));
+    acceptCreates();
+
+    const instance = await provider('pod').create(SPEC);
+
+    expect(instance.id).toBe(NAME);
+    expect(sent(SECRETS)[0]).toMatchObject({ metadata: { ownerReferences: [{ uid: 'uid-9' }] } });
+  });
+
+  it('a create without an answer whose lookup fails too is transient', async () => {
+    stub.on((r) => (r.method === 'POST' ? status(500, 'InternalError', 'boom') : undefined));
+    stub.on((r) =>
+      r.method === 'GET' ? status(403, 'Forbidden', 'pods "x" is forbidden: cannot get') : undefined,
+    );
+
+    const error = await failure(provider('pod').create(SPEC));
+
+    expect(error.class).toBe('transient');
+    expect(error.message).toContain('answer lost and the lookup by name failed');
+  });
+
+  it('get retries a 5xx twice, then reports it as transient', async () => {
+    stub.on(() => status(503, 'ServiceUnavailable', 'apiserver is shutting down'));
+
+    const error = await failure(provider('pod').get(NAME));
+
+    expect(error.class).toBe('transient');
+    expect(stub.requests).toHaveLength(3);
+  });
+
+  it('delete answers not-found when a successor took the name (uid precondition, 409 Conflict)', async () => {
+    stub.on((r) => (r.method === 'GET' ? ours('uid-1') : undefined));
+    stub.on((r) =>
+      r.method === 'DELETE'
+        ? status(409, 'Conflict', 'Precondition failed: UID in precondition: uid-1')
+        : undefined,
+    );
+
+    expect(await provider('pod').delete(NAME)).toBe('not-found');
+  });
+
+  it.each([
+    [
+      'an unknown machine choice',
+      { ...SPEC, choice: { key: 'cx22@fsn1', machine: 'cx22' } },
+      'unknown machine choice',
+    ],
+    [
+      'a tag key that is no label name',
+      { ...SPEC, tags: { 'scope with spaces': 'x' } },
+      'not a valid Kubernetes label name',
+    ],
+  ])('refuses %s as fatal, before any call', async (_what, spec, message) => {
+    const error = await failure(provider('pod').create(spec));
+
+    expect([error.class, stub.requests.length]).toEqual(['fatal', 0]);
+    expect(error.message).toContain(message);
+  });
+
+  it('without the pod bootstrap wired, a pod create is a fatal configuration error', async () => {
+    const p = createKubernetesProvider('k8s', options('pod'), undefined, {
+      readFile: async () => kubeconfig(stub.url),
+    });
+
+    const error = await failure(p.create(SPEC));
+
+    expect(error.message).toContain('no pod bootstrap wired');
+  });
+
+  it('an id that cannot be an object name is never sent: get undefined, delete not-found', async () => {
+    const p = provider('pod');
+
+    expect(await p.get('Not_A_Name')).toBeUndefined();
+    expect(await p.delete('Not_A_Name')).toBe('not-found');
+    expect(stub.requests).toEqual([]);
+  });
+
+  it('an unreadable kubeconfig is fatal, naming the file, and is read again on the next call', async () => {
+    let reads = 0;
+    const p = createKubernetesProvider('k8s', options('pod'), undefined, {
+      readFile: async () => {
+        reads++;
+        throw Object.assign(new Error('denied'), { code: 'EACCES' });
+      },
+    });
+
+    const error = await failure(p.list({}));
+    await failure(p.list({}));
+
+    expect(error.class).toBe('fatal');
+    expect(error.message).toContain('kubeconfig_file /etc/fleet/kubeconfig: cannot read (EACCES)');
+    expect(reads).toBe(2);
+  });
+});
