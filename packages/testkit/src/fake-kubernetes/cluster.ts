@@ -235,11 +235,11 @@ export function createCluster(options: FakeKubernetesOptions) {
         {
           type: 'PodScheduled',
           status: 'True',
-          lastProbeTime: null,
+
           lastTransitionTime: previous.startTime ?? at,
         },
-        { type: 'Ready', status: ready, lastProbeTime: null, lastTransitionTime: at },
-        { type: 'ContainersReady', status: ready, lastProbeTime: null, lastTransitionTime: at },
+        { type: 'Ready', status: ready, lastTransitionTime: at },
+        { type: 'ContainersReady', status: ready, lastTransitionTime: at },
       ],
       hostIP: '10.0.0.1',
       ...(previous.podIP === undefined ? {} : { podIP: previous.podIP }),
@@ -466,7 +466,7 @@ export function createCluster(options: FakeKubernetesOptions) {
               status: 'False',
               reason: 'FailedCreate',
               message: `failed to create virtual machine pod: ${refusal}`,
-              lastProbeTime: null,
+
               lastTransitionTime: kubeTime(now()),
             },
           ]),
@@ -522,9 +522,7 @@ export function createCluster(options: FakeKubernetesOptions) {
     setStatus(
       'virtualmachineinstances',
       o,
-      vmiStatus(o, 'Running', [
-        { type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: kubeTime(now()) },
-      ]),
+      vmiStatus(o, 'Running', [{ type: 'Ready', status: 'True', lastTransitionTime: kubeTime(now()) }]),
     );
     try {
       if (userData === null) throw new BootPlanError('the VMI has no cloudInitNoCloud volume');
