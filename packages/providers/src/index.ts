@@ -37,6 +37,18 @@ export {
   tagsToLabels,
 } from './hetzner/index.js';
 export {
+  classifyKubeError,
+  createKubernetesProvider,
+  KUBERNETES_KIND,
+  type KubernetesCredentialsConfig,
+  type KubernetesProviderConfig,
+  type KubernetesProviderDeps,
+  type KubernetesProviderOptions,
+  kubernetesChoices,
+  type PodBootstrap,
+  type PodBootstrapper,
+} from './kubernetes/index.js';
+export {
   type CallOptions,
   DEFAULT_CHOICE,
   type Instance,
