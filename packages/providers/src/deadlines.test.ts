@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type DeadlineTimer, withDeadlines } from './deadlines.js';
+import { type DeadlineTimer, REBUILD_DEADLINE_MS, withDeadlines } from './deadlines.js';
+import { REBUILD_TIMEOUT_MS } from './hetzner/rebuild.js';
 import { type CallOptions, DEFAULT_CHOICE, type Instance, type Provider, ProviderError } from './provider.js';
 
 const TIMEOUTS = { create: 120_000, get: 30_000, list: 60_000, delete: 45_000 };
@@ -19,7 +20,7 @@ function manualTimer() {
 }
 
 /** A provider whose calls wait until the test settles them; it records the signals it got. */
-function pendingProvider(options: { ignoreSignal?: boolean; deleteMany?: boolean } = {}) {
+function pendingProvider(options: { ignoreSignal?: boolean; deleteMany?: boolean; rebuild?: boolean } = {}) {
   const signals: AbortSignal[] = [];
   const settle: ((value: unknown) => void)[] = [];
   function call<T>(o: CallOptions | undefined): Promise<T> {
@@ -43,6 +44,9 @@ function pendingProvider(options: { ignoreSignal?: boolean; deleteMany?: boolean
     list: (_tags, o) => call(o),
     delete: (_id, o) => call(o),
     ...(options.deleteMany ? { deleteMany: (_ids: readonly string[], o?: CallOptions) => call(o) } : {}),
+    ...(options.rebuild
+      ? { rebuild: (_id: string, _spec: unknown, o?: CallOptions) => call<Instance>(o) }
+      : {}),
   };
   return { provider, signals, settle };
 }
@@ -66,11 +70,17 @@ describe('withDeadlines', () => {
       (p: Provider) => p.deleteMany?.(['a', 'b']) ?? Promise.resolve(),
       'p: delete 2 instances: deadline of 45 s exceeded',
     ],
+    [
+      'rebuild',
+      REBUILD_DEADLINE_MS,
+      (p: Provider) => p.rebuild?.('vm-1', SPEC) ?? Promise.resolve(),
+      'p: rebuild vm-1: deadline of 420 s exceeded; the rebuild may still run',
+    ],
   ] as const)(
     '%s gets its deadline (%i ms) and fails as transient with the deadline named',
     async (_verb, ms, run, message) => {
       const { timer, timers } = manualTimer();
-      const inner = pendingProvider({ deleteMany: true });
+      const inner = pendingProvider({ deleteMany: true, rebuild: true });
       const provider = withDeadlines(inner.provider, TIMEOUTS, timer);
 
       const call = run(provider);
@@ -134,6 +144,24 @@ describe('withDeadlines', () => {
       name: 'AbortError',
     });
     expect(timers).toEqual([]);
+  });
+
+  it("gives rebuild a deadline above the Hetzner provider's own wait for the rebuild action", () => {
+    expect(REBUILD_DEADLINE_MS).toBeGreaterThan(REBUILD_TIMEOUT_MS);
+    expect(REBUILD_DEADLINE_MS).toBeGreaterThan(TIMEOUTS.create);
+  });
+
+  it('passes rebuild through only when the provider has it, and answers in time', async () => {
+    expect(withDeadlines(pendingProvider().provider, TIMEOUTS).rebuild).toBeUndefined();
+    const { timer, timers } = manualTimer();
+    const inner = pendingProvider({ rebuild: true });
+    const provider = withDeadlines(inner.provider, TIMEOUTS, timer);
+
+    const call = provider.rebuild?.('vm-1', SPEC);
+    inner.settle[0]?.(INSTANCE);
+
+    await expect(call).resolves.toBe(INSTANCE);
+    expect(timers.map((t) => [t.ms, t.cancelled])).toEqual([[REBUILD_DEADLINE_MS, true]]);
   });
 
   it('offers deleteMany only when the provider has it', () => {

@@ -14,6 +14,13 @@ export const realTimer: DeadlineTimer = (ms, onExpire) => {
   return () => clearTimeout(timer);
 };
 
+/**
+ * A rebuild waits for the cloud's action (Hetzner's `rebuild`: up to 5 minutes) and makes a few
+ * calls around it, so it gets a deadline of its own, above that wait: cutting it at the `create`
+ * deadline would abandon rebuilds that are about to finish.
+ */
+export const REBUILD_DEADLINE_MS = 7 * 60_000;
+
 /** The abort reason a provider's call sees when its deadline passes. */
 export class DeadlineExceeded extends Error {
   override readonly name = 'DeadlineExceeded';
@@ -37,7 +44,7 @@ export function withDeadlines(
   timer: DeadlineTimer = realTimer,
 ): Provider {
   function bounded<T>(
-    verb: CallVerb,
+    verb: CallVerb | 'rebuild',
     what: string,
     options: CallOptions | undefined,
     call: (options: CallOptions) => Promise<T>,
@@ -45,7 +52,7 @@ export function withDeadlines(
     const caller = options?.signal;
     // An already aborted caller gets the provider's own AbortError, without a timer.
     if (caller?.aborted) return call({ signal: caller });
-    const ms = timeouts[verb];
+    const ms = verb === 'rebuild' ? REBUILD_DEADLINE_MS : timeouts[verb];
     const controller = new AbortController();
     return new Promise<T>((resolve, reject) => {
       // The caller's abort settles at once too, even when the provider ignores its signal.
@@ -55,7 +62,12 @@ export function withDeadlines(
       };
       caller?.addEventListener('abort', onCallerAbort, { once: true });
       const cancel = timer(ms, () => {
-        const lost = verb === 'create' ? '; the answer is lost, a VM may exist' : '';
+        const lost =
+          verb === 'create'
+            ? '; the answer is lost, a VM may exist'
+            : verb === 'rebuild'
+              ? '; the rebuild may still run'
+              : '';
         // Settle first: whatever the provider throws once aborted must not replace this error.
         reject(
           new ProviderError(
@@ -96,6 +108,11 @@ export function withDeadlines(
   if (deleteMany !== undefined) {
     wrapped.deleteMany = (ids: readonly string[], options?: CallOptions) =>
       bounded('delete', `delete ${ids.length} instances`, options, (o) => deleteMany.call(provider, ids, o));
+  }
+  const { rebuild } = provider;
+  if (rebuild !== undefined) {
+    wrapped.rebuild = (id: string, spec: InstanceSpec, options?: CallOptions) =>
+      bounded('rebuild', `rebuild ${id}`, options, (o) => rebuild.call(provider, id, spec, o));
   }
   return wrapped;
 }

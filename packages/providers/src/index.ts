@@ -9,7 +9,13 @@ export {
   type ConformanceSubject,
   conformanceChecks,
 } from './conformance/checks.js';
-export { DeadlineExceeded, type DeadlineTimer, realTimer, withDeadlines } from './deadlines.js';
+export {
+  DeadlineExceeded,
+  type DeadlineTimer,
+  REBUILD_DEADLINE_MS,
+  realTimer,
+  withDeadlines,
+} from './deadlines.js';
 // The EC2 module itself loads the AWS SDK; only its types and choices are exported from here, and
 // the registry builds EC2 providers that load it on first use (./ec2/lazy.ts).
 export { ec2Choices } from './ec2/choices.js';

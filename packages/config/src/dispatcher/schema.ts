@@ -120,6 +120,30 @@ export const RouteWarm = z.strictObject({
   paid_hour_only: z.boolean().default(false),
 });
 
+/**
+ * Paid-hour reuse (providers with `rebuild`, i.e. Hetzner): a server whose job ended cleanly is
+ * kept while its paid hour has time left, and rebuilt from the image for the route's next job.
+ */
+export const RouteReuse = z.strictObject({
+  paid_hour: z
+    .boolean()
+    .default(false)
+    .describe(
+      'keep a server whose job ended cleanly and rebuild it (new disk, new user-data) for the next job of this route while its paid hour lasts',
+    ),
+  min_left: Duration({ min: 60_000, max: 59 * 60_000 })
+    .prefault('10m')
+    .describe(
+      'a server is reused only while at least this much of its current paid hour is left; it is deleted before the next hour starts',
+    ),
+  same_scope_only: z
+    .boolean()
+    .default(true)
+    .describe(
+      'reuse a server only for a job of the scope its previous job came from (false: any scope of the route)',
+    ),
+});
+
 /** The endpoint warm VMs' agents poll for their job; a listener of its own, never the dispatch API. */
 export const Agent = z
   .strictObject({
@@ -201,6 +225,8 @@ export const Route = z
       .optional(),
     /** Pre-booted VMs that get a job on arrival (needs `agent`). */
     warm: RouteWarm.optional(),
+    /** Paid-hour reuse by rebuild (Hetzner); off by default. */
+    reuse: RouteReuse.prefault({}),
   })
   .transform((route) => ({
     ...route,
