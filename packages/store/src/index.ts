@@ -1,3 +1,12 @@
+export {
+  COPIED_TABLES,
+  type CopiedTable,
+  CopyMismatchError,
+  type CopyResult,
+  type CopyToPostgresOptions,
+  copySqliteToPostgres,
+  TargetNotEmptyError,
+} from './copy-to-postgres.js';
 export { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
 export {
   CorruptRecordError,
