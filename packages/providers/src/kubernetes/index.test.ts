@@ -6,7 +6,7 @@ import { ProviderError } from '../provider.js';
 import { type Recorded, type StubApi, startStubApi, status } from './__fixtures__/stub-api.js';
 import type { KubernetesProviderOptions } from './config.js';
 import { KubernetesPodTemplate, KubernetesVmTemplate } from './config-schema.js';
-import { createKubernetesProvider } from './index.js';
+import { createKubernetesProvider, TAKE_BACK_MS } from './index.js';
 import { FLAVOR_LABEL, KEY_ANNOTATION, objectName, tagsToMetadata } from './labels.js';
 
 const RUNNER_TOKEN = '6c0ffee6c0ffee6c0ffee6c0ffee6c0ffee6c0ff';
@@ -131,13 +131,14 @@ describe('kubernetes provider: pod flavour', () => {
         enableServiceLinks: false,
         activeDeadlineSeconds: podBootstrapFromUserData(USER_DATA).deadlineSeconds,
         runtimeClassName: 'gvisor',
-        securityContext: { fsGroup: 1000 },
+        securityContext: { runAsNonRoot: true, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
         tolerations: [{ key: 'ci', operator: 'Exists', effect: 'NoSchedule' }],
         containers: [
           {
             image: 'registry.example.org/runner:12',
             command: [...podBootstrapFromUserData(USER_DATA).command],
             resources: { requests: { cpu: '1', memory: '2Gi' } },
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
             volumeMounts: [
               { name: 'bootstrap', mountPath: podBootstrapFromUserData(USER_DATA).mountPath, readOnly: true },
             ],
@@ -259,6 +260,125 @@ describe('kubernetes provider: pod flavour', () => {
       propagationPolicy: 'Background',
       preconditions: { uid: 'uid-7' },
     });
+  });
+});
+
+describe('kubernetes provider: pod security', () => {
+  function podSecurity(template: Record<string, unknown>) {
+    stub.on((r) => (r.method === 'POST' ? created(r) : undefined));
+    const build = createKubernetesProvider(
+      'k8s',
+      {
+        flavor: 'pod',
+        kubeconfig_file: '/etc/fleet/kubeconfig',
+        namespace: 'runners',
+        pod: KubernetesPodTemplate.parse({ image: 'registry.example.org/runner:12', ...template }),
+      },
+      undefined,
+      {
+        clock: virtualClock(),
+        podBootstrap: podBootstrapFromUserData,
+        readFile: async () => kubeconfig(stub.url),
+      },
+    );
+    return build.create(SPEC).then(() => {
+      const spec = sent(PODS)[0]?.spec as {
+        securityContext: unknown;
+        containers: { securityContext: unknown }[];
+      };
+      return { pod: spec.securityContext, container: spec.containers[0]?.securityContext };
+    });
+  }
+
+  // What the `restricted` Pod Security level checks (pod-security-admission, policy/check_*.go).
+  it.each([
+    {
+      template: {},
+      pod: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    },
+    {
+      template: { run_as_user: 1001, fs_group: 1001 },
+      pod: {
+        runAsNonRoot: true,
+        runAsUser: 1001,
+        fsGroup: 1001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+    },
+    {
+      // A root image: runAsNonRoot would stop every pod (CreateContainerConfigError); `restricted` refuses it.
+      template: { run_as_user: 0 },
+      pod: { runAsNonRoot: false, runAsUser: 0, seccompProfile: { type: 'RuntimeDefault' } },
+    },
+  ])(
+    'template $template: pod securityContext $pod, no privilege escalation, every capability dropped',
+    async ({ template, pod }) => {
+      const sentContexts = await podSecurity(template);
+
+      expect(sentContexts.pod).toEqual(pod);
+      expect(sentContexts.container).toEqual({
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      });
+    },
+  );
+});
+
+describe('kubernetes provider: taking back a half-made pod', () => {
+  it('an abort between the Pod and the Secret deletes the pod anyway, not with the aborted signal', async () => {
+    const controller = new AbortController();
+    stub.on((r) => (r.method === 'POST' && r.path === PODS ? created(r, 'uid-9') : undefined));
+    stub.on((r) => {
+      if (r.method !== 'POST' || r.path !== SECRETS) return undefined;
+      // The caller gives up while the Secret is on its way (a dispatcher deadline or shutdown).
+      controller.abort();
+      return created(r);
+    });
+    stub.on((r) => (r.method === 'DELETE' ? { status: 200, body: {} } : undefined));
+
+    const error = await provider('pod')
+      .create(SPEC, { signal: controller.signal })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+
+    expect((error as Error).name).toBe('AbortError');
+    expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST ${PODS}`,
+      `POST ${SECRETS}`,
+      `DELETE ${PODS}/${NAME}`,
+    ]);
+    expect(stub.requests[2]?.body).toMatchObject({
+      propagationPolicy: 'Background',
+      preconditions: { uid: 'uid-9' },
+    });
+  });
+
+  it('the take-back has its own deadline; when it runs out, the create still fails with its own error', async () => {
+    const deadlines: number[] = [];
+    stub.on((r) => (r.method === 'POST' && r.path === PODS ? created(r) : undefined));
+    stub.on((r) =>
+      r.path === SECRETS ? status(500, 'InternalError', 'etcdserver: request timed out') : undefined,
+    );
+    const expired = createKubernetesProvider('k8s', options('pod'), undefined, {
+      clock: virtualClock(),
+      podBootstrap: podBootstrapFromUserData,
+      readFile: async () => kubeconfig(stub.url),
+      // The deadline is already over when the take-back starts: it sends nothing.
+      timer: (ms, onExpire) => {
+        deadlines.push(ms);
+        onExpire();
+        return () => undefined;
+      },
+    });
+
+    const error = await failure(expired.create(SPEC));
+
+    expect(error.class).toBe('transient');
+    expect(error.message).toContain('etcdserver: request timed out');
+    expect(deadlines).toEqual([TAKE_BACK_MS]);
+    expect(stub.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
   });
 });
 

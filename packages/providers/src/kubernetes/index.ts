@@ -1,5 +1,6 @@
 import { type Clock, isAbortError, systemClock, throwIfAborted } from '@forgejo-fleet/runtime';
 import type { Dispatcher } from 'undici';
+import { DeadlineExceeded, type DeadlineTimer, realTimer } from '../deadlines.js';
 import {
   type CallOptions,
   type Instance,
@@ -48,6 +49,8 @@ export interface KubernetesProviderDeps {
   /** undici dispatcher for every request (tests); default: an Agent with the cluster's TLS material. */
   readonly dispatcher?: Dispatcher;
   readonly clock?: Clock;
+  /** Bounds taking back a half-made object after a failed or aborted create (default: setTimeout). */
+  readonly timer?: DeadlineTimer;
   /** Reads kubeconfig, CA, certificate and token files (default: node:fs). */
   readonly readFile?: ReadFile;
   /** For the in-cluster service account: KUBERNETES_SERVICE_HOST/_PORT (module.ts passes process.env). */
@@ -62,6 +65,8 @@ const LIST_RESTARTS = 3;
 /** A Secret holds at most 1 MiB of data (core/v1 Secret). */
 const MAX_SECRET_BYTES = 1024 * 1024;
 const OBJECT_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+/** How long taking back a half-made object may take: it runs after the create gave up. */
+export const TAKE_BACK_MS = 10_000;
 
 function hasTags(instance: Instance, tags: Readonly<Record<string, string>>): boolean {
   return Object.entries(tags).every(([key, value]) => instance.tags[key] === value);
@@ -92,6 +97,7 @@ export function createKubernetesProvider(
   deps: KubernetesProviderDeps = {},
 ): Provider {
   const clock = deps.clock ?? systemClock;
+  const timer = deps.timer ?? realTimer;
   const readFile = deps.readFile ?? readTextFile;
   const { flavor, namespace } = config;
   const choices = kubernetesChoices(config);
@@ -242,6 +248,26 @@ export function createKubernetesProvider(
     });
   }
 
+  /**
+   * Deletes an object whose create failed or was aborted after the object was made: without its
+   * Secret a pod waits in ContainerCreating until its deadline. Best effort, under a deadline of its
+   * own instead of the create's signal (which may be the very abort that got us here); the
+   * orphan sweep and garbage collection cover whatever this misses.
+   */
+  async function takeBack(id: string, uid: string | undefined): Promise<void> {
+    const deadline = new AbortController();
+    const cancel = timer(TAKE_BACK_MS, () =>
+      deadline.abort(new DeadlineExceeded(`taking back ${id}: deadline of ${TAKE_BACK_MS} ms exceeded`)),
+    );
+    try {
+      await removeOwner(id, uid, deadline.signal);
+    } catch {
+      // Gone already, or unreachable: the orphan sweep deletes it later.
+    } finally {
+      cancel();
+    }
+  }
+
   async function list(
     tags: Readonly<Record<string, string>>,
     signal: AbortSignal | undefined,
@@ -321,8 +347,8 @@ export function createKubernetesProvider(
       try {
         await ensureSecret(owner, labels, files, signal);
       } catch (error) {
-        // Without its Secret the object never starts: take it back (best effort; GC covers the rest).
-        await removeOwner(id, owner.metadata.uid).catch(() => undefined);
+        // Without its Secret the object never starts: take it back, even when aborted.
+        await takeBack(id, owner.metadata.uid);
         throw fail(`${what}: secret`, error);
       }
     }

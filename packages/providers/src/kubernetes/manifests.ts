@@ -54,9 +54,15 @@ export function secretName(ownerName: string): string {
  * the Secret, created right after it, exists.
  */
 export function podManifest(ref: ObjectRef, template: PodTemplate, boot: PodBootstrap) {
+  // Passes the `restricted` Pod Security level (docs/providers.md). The runner image runs as uid 1001
+  // (images/runner-pod), so runAsNonRoot holds by default; only an explicit `run_as_user: 0` (a root
+  // image, which `restricted` refuses anyway) turns it off, rather than failing every pod with
+  // CreateContainerConfigError.
   const securityContext = {
+    runAsNonRoot: template.run_as_user !== 0,
     ...(template.run_as_user === undefined ? {} : { runAsUser: template.run_as_user }),
     ...(template.fs_group === undefined ? {} : { fsGroup: template.fs_group }),
+    seccompProfile: { type: 'RuntimeDefault' },
   };
   return {
     apiVersion: 'v1',
@@ -76,7 +82,7 @@ export function podManifest(ref: ObjectRef, template: PodTemplate, boot: PodBoot
       ...(template.image_pull_secrets.length === 0
         ? {}
         : { imagePullSecrets: template.image_pull_secrets.map((name) => ({ name })) }),
-      ...(Object.keys(securityContext).length === 0 ? {} : { securityContext }),
+      securityContext,
       containers: [
         {
           name: CONTAINER,
@@ -92,6 +98,7 @@ export function podManifest(ref: ObjectRef, template: PodTemplate, boot: PodBoot
               : { limits: template.resources.limits }),
           },
           volumeMounts: [{ name: BOOT_VOLUME, mountPath: boot.mountPath, readOnly: true }],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
         },
       ],
       volumes: [
