@@ -8,6 +8,7 @@ import { providerCheck, providerCheckHelp } from './commands/provider-check.js';
 import { renderUserDataCommand, renderUserDataHelp } from './commands/render-user-data.js';
 import { routes, routesHelp } from './commands/routes.js';
 import { status, statusHelp } from './commands/status.js';
+import { store, storeHelp } from './commands/store-migrate.js';
 import { validateConfig, validateConfigHelp } from './commands/validate-config.js';
 import { why, whyHelp } from './commands/why.js';
 import { type CliIo, EXIT, UsageError } from './io.js';
@@ -26,6 +27,7 @@ const commands: Record<string, Command> = {
   routes: { run: routes, help: routesHelp },
   decisions: { run: decisions, help: decisionsHelp },
   why: { run: why, help: whyHelp },
+  store: { run: store, help: storeHelp },
 };
 
 export function usage(): string {
