@@ -34,6 +34,7 @@ export const DECISION_KINDS = [
   'timeout',
   'cancel',
   'retry',
+  'reuse',
 ] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 

@@ -9,6 +9,7 @@ import { NO_OBSERVER, type ServiceObserver } from './observer.js';
 import { ProviderCounts } from './provider-counts.js';
 import { ProviderHealth } from './provider-health.js';
 import type { ProvisionContext } from './provision.js';
+import { ReuseDesk } from './reuse/desk.js';
 import { WarmPool, type WarmUserData } from './warm/pool.js';
 import { hasWarmPool } from './warm/pool-size.js';
 import { warmUserDataFromConfig } from './warm/user-data.js';
@@ -31,6 +32,8 @@ export interface ServiceCore {
   readonly foreign: ForeignSightings;
   /** The warm pools (absent when no route has one or the agent endpoint is off). */
   readonly warm: WarmPool | undefined;
+  /** Servers kept for paid-hour reuse (absent when no route has `reuse.paid_hour`). */
+  readonly reuse: ReuseDesk | undefined;
   readonly provisioning: InFlight;
 }
 
@@ -66,8 +69,13 @@ export function buildCore(options: ServiceOptions): ServiceCore {
           options.timer ?? realTimer,
         )
       : undefined;
-  const provisioning = new InFlight(deps, warm ? { ...base, warm } : base);
-  return { deps, health, usage, foreign: new ForeignSightings(), warm, provisioning };
+  const reuse = deps.config.routes.some((r) => r.reuse.paid_hour) ? new ReuseDesk() : undefined;
+  const provisioning = new InFlight(deps, {
+    ...base,
+    ...(warm ? { warm } : {}),
+    ...(reuse ? { reuse } : {}),
+  });
+  return { deps, health, usage, foreign: new ForeignSightings(), warm, reuse, provisioning };
 }
 
 /** One limiter per provider, sized by its `create_concurrency`, made on first use. */

@@ -10,12 +10,17 @@ import { errorSummary } from './errors.js';
 import { instanceName, vmName } from './names.js';
 import { runnerDescription } from './ownership.js';
 import { releaseResources } from './release.js';
+import { claimPatch, type ReuseClaim, resumedClaim, takeParked } from './reuse/claim.js';
+import type { ReuseDesk } from './reuse/desk.js';
+import { rebuildForDispatch } from './reuse/rebuild.js';
 import type { WarmPool } from './warm/pool.js';
 
 export interface ProvisionContext extends CreateContext {
   readonly usage: UsageMeter;
   /** The warm pools (absent when no route has one). */
   readonly warm?: WarmPool;
+  /** Servers kept for paid-hour reuse (absent when no route reuses). */
+  readonly reuse?: ReuseDesk;
 }
 
 /**
@@ -71,17 +76,24 @@ export async function provision(
     return;
   }
   const runner = { id: registered.id, uuid: registered.uuid, name };
+  // A server kept for reuse is claimed in this same write, before any call touches it: after a
+  // crash the dispatch resumes the rebuild of that server under the same key, never another.
+  const reuse: ReuseClaim | undefined =
+    resumedClaim(registering) ??
+    (context.reuse === undefined ? undefined : takeParked(deps, context.reuse, record, route));
   // Synced (the default): provider.create follows, and the VM it makes must find its dispatch
   // in `provisioning` after any crash, a power loss included, to be adopted by its tag.
   const provisioning = await store.transition(record.id, ['registering'], 'provisioning', clock.now(), {
     runner,
+    ...(reuse === undefined ? {} : claimPatch(reuse)),
   });
   if (!provisioning) {
+    if (reuse?.parked !== undefined) context.reuse?.giveBack(reuse.parked);
     await releaseResources(deps, { ...record, runner, provider: null, instance_id: null }, log);
     return;
   }
 
-  if (context.warm && route.warm && record.handle !== null) {
+  if (context.warm && route.warm && record.handle !== null && reuse === undefined) {
     const vm = await context.warm.claim(provisioning, route);
     if (vm) {
       await assignWarm(deps, context.warm, { record: provisioning, route, vm, registered, log });
@@ -105,10 +117,15 @@ export async function provision(
       dispatchId: record.id,
     }),
   );
+  const vm = vmName(name, provisioning.retries);
+  if (reuse !== undefined) {
+    const params = { record: provisioning, route, claim: reuse, name: vm, userData, log };
+    if (await rebuildForDispatch(deps, context.reuse, params)) return;
+  }
   await createColdVm(deps, context, {
     record: provisioning,
     route,
-    name: vmName(name, provisioning.retries),
+    name: vm,
     userData,
     log,
   });

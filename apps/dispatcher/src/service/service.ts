@@ -39,6 +39,7 @@ export function createDispatchService(options: ServiceOptions) {
     foreign: core.foreign,
     usage,
     ...(warm ? { warm } : {}),
+    ...(core.reuse ? { reuse: core.reuse } : {}),
   };
 
   return {

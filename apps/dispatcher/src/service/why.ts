@@ -89,7 +89,9 @@ export async function explainDispatch(
 
   const assigned = decisions.find((d) => d.kind === 'assign');
   const cold = decisions.findLast((d) => d.kind === 'create');
+  const reused = decisions.findLast((d) => d.kind === 'reuse');
   if (assigned) lines.push(`vm: from the warm pool — ${assigned.reason}`);
+  else if (reused && !(cold && cold.seq > reused.seq)) lines.push(`vm: ${reused.reason}`);
   else if (cold) {
     const missed = decisions.find((d) => d.kind === 'fallback' && d.reason.startsWith('no idle warm vm'));
     lines.push(`vm: cold create${missed ? ' (the warm pool had no idle VM)' : ''} — ${cold.reason}`);

@@ -3,6 +3,7 @@ import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { UsageMeter } from '../budgets.js';
 import type { ServiceDeps } from '../deps.js';
 import type { ForeignSightings } from '../foreign-sightings.js';
+import type { ReuseDesk } from '../reuse/desk.js';
 import type { WarmPool } from '../warm/pool.js';
 
 /** Every interval and grace of the reconciler, in one place. */
@@ -72,6 +73,8 @@ export interface ReconcileContext {
   readonly warm?: WarmPool;
   /** Today's budgets (revived dispatches respect them like new ones). */
   readonly usage?: UsageMeter;
+  /** Servers kept for paid-hour reuse (routes with `reuse.paid_hour`). */
+  readonly reuse?: ReuseDesk;
 }
 
 export type Step = (

@@ -2,6 +2,7 @@ import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
 import { releaseResources } from '../release.js';
+import { parkForReuse } from '../reuse/park.js';
 import { runnerTookAJob } from './cancelled.js';
 import { isGone, providerOf, type Step, untouched } from './context.js';
 import { retryWithFreshVm } from './pickup-timeout.js';
@@ -11,7 +12,7 @@ import { retryWithFreshVm } from './pickup-timeout.js';
  * delete what is left and mark the dispatch `finished`. A VM the list did not show is confirmed
  * with one `get` first, because some clouds list a just-created instance only seconds later.
  */
-export const finishGone: Step = async (deps, _ctx, world, signal) => {
+export const finishGone: Step = async (deps, ctx, world, signal) => {
   for (const record of untouched(world)) {
     if (signal?.aborted) return;
     if ((record.state !== 'booting' && record.state !== 'running') || record.instance_id === null) continue;
@@ -47,6 +48,8 @@ export const finishGone: Step = async (deps, _ctx, world, signal) => {
         continue;
       }
     }
+    // Powered off inside its timers: its paid hour may serve the route's next job.
+    if (ctx.reuse && instance && (await parkForReuse(deps, ctx.reuse, record, instance, provider))) continue;
     await finish(deps, record, instance === undefined ? 'instance gone' : `instance ${instance.state}`);
   }
 };

@@ -1,5 +1,6 @@
 import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
+import { reuseParked } from '../reuse/step.js';
 import { cancelledBeforePickup } from './cancelled.js';
 import type { ReconcileContext, Step } from './context.js';
 import { finishGone } from './finish.js';
@@ -31,6 +32,7 @@ const STEPS: readonly [string, Step][] = [
   ['pickup-timeout', pickupTimeout],
   ['resume', resumeStuck],
   ['revive', reviveFailed],
+  ['reuse', reuseParked],
   ['orphans', reapOrphans],
   ['stale-registrations', sweepRegistrations],
   ['foreign', reportForeign],

@@ -2,6 +2,7 @@ import type { Instance, Provider } from '@forgejo-fleet/providers';
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { ServiceDeps } from '../deps.js';
 import { errorClass, errorSummary } from '../errors.js';
+import { keptForReuse } from '../reuse/parked.js';
 import type { ReconcileContext, Step } from './context.js';
 
 /** A VM we asked to delete is asked again only after this, if it is still listed. */
@@ -38,6 +39,8 @@ export const reapOrphans: Step = async (deps, ctx, world, signal) => {
       // shows here as an unowned VM whose dispatch (read fresh) names it.
       const live = record !== undefined && (record.state === 'booting' || record.state === 'running');
       if (live && record.instance_id === instance.id && record.provider === provider.name) continue;
+      // Kept for reuse on purpose: the reuse step offers it, and deletes it before its next hour.
+      if (record !== undefined && ctx.reuse !== undefined && keptForReuse(record, instance.id)) continue;
       const verdict = judge(record, world.now, instanceKey(provider, instance), ctx, deps);
       if (verdict === 'wait') {
         seenNow.add(instanceKey(provider, instance));

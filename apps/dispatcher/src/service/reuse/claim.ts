@@ -1,0 +1,88 @@
+import type { Route } from '@forgejo-fleet/config';
+import type { DispatchPatch, DispatchRecord } from '@forgejo-fleet/store';
+import type { ServiceDeps } from '../deps.js';
+import type { ReuseDesk } from './desk.js';
+import { paidHourLeft } from './paid-hour.js';
+import type { Parked } from './parked.js';
+
+/** The server a dispatch rebuilds instead of creating one. */
+export interface ReuseClaim {
+  readonly provider: string;
+  readonly instanceId: string;
+  readonly machine: string | null;
+  readonly hourlyPrice: number | null;
+  /** Taken from the desk now; absent when a crash left the claim on the record. */
+  readonly parked?: Parked;
+}
+
+/**
+ * A parked server for this dispatch, taken off the desk: same route, a provider of its chain
+ * whose object (credentials) is the same for the dispatch's scope, the same scope when the route
+ * says so, and at least `min_left` of its paid hour left. The one with the least time left goes
+ * first, so the others keep theirs for later jobs.
+ */
+export function takeParked(
+  deps: Pick<ServiceDeps, 'providerFor' | 'clock'>,
+  desk: ReuseDesk,
+  record: Pick<DispatchRecord, 'scope'>,
+  route: Route,
+): ReuseClaim | undefined {
+  if (!route.reuse.paid_hour) return undefined;
+  const now = deps.clock.now();
+  const parked = desk.take(
+    (p) =>
+      p.route === route.name &&
+      route.providers.includes(p.provider) &&
+      (!route.reuse.same_scope_only || p.scope === record.scope) &&
+      sameProviderObject(deps, p, record.scope) &&
+      paidHourLeft(p.createdAt, now) >= route.reuse.min_left,
+    (p) => paidHourLeft(p.createdAt, now),
+  );
+  if (parked === undefined) return undefined;
+  return {
+    provider: parked.provider,
+    instanceId: parked.instanceId,
+    machine: parked.machine,
+    hourlyPrice: parked.hourlyPrice,
+    parked,
+  };
+}
+
+/** Scope overrides may give a scope its own credentials (another project): never cross them. */
+function sameProviderObject(deps: Pick<ServiceDeps, 'providerFor'>, parked: Parked, scope: string): boolean {
+  try {
+    const theirs = deps.providerFor(parked.provider, parked.scope);
+    return theirs === deps.providerFor(parked.provider, scope) && theirs.rebuild !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A claim a crash left on the record: only a reuse writes a VM on a dispatch before `booting`
+ * (pickup retries and revivals clear it; resuming after a crash keeps it), so the rebuild
+ * resumes under the same key and never moves to another server.
+ */
+export function resumedClaim(record: DispatchRecord): ReuseClaim | undefined {
+  if (record.provider === null || record.instance_id === null) return undefined;
+  return {
+    provider: record.provider,
+    instanceId: record.instance_id,
+    machine: record.machine,
+    hourlyPrice: record.hourly_price,
+  };
+}
+
+/** What the `registering → provisioning` transition records: the claim, before any outside call. */
+export function claimPatch(claim: ReuseClaim): DispatchPatch {
+  return {
+    provider: claim.provider,
+    instance_id: claim.instanceId,
+    machine: claim.machine,
+    hourly_price: claim.hourlyPrice,
+    reason:
+      claim.parked === undefined
+        ? `resuming the rebuild of server ${claim.instanceId}`
+        : `rebuilding server ${claim.instanceId} of dispatch ${claim.parked.dispatchId} for this job`,
+  };
+}
