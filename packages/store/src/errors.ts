@@ -140,6 +140,21 @@ export class StoreUnavailableError extends StoreError {
   }
 }
 
+/**
+ * A fenced write (WriteOptions.fence) whose lease has another epoch now, or has expired: the
+ * writer is no longer the leader it was (paused, partitioned, slow), so nothing was written.
+ */
+export class FencedWriteError extends StoreError {
+  override readonly name: string = 'FencedWriteError';
+
+  constructor(
+    readonly lease: string,
+    readonly epoch: number,
+  ) {
+    super(`lease ${lease} is no longer held at epoch ${epoch} (expired or taken over); nothing was written`);
+  }
+}
+
 /** A call after `close()`: a wiring bug (shutdown ordering), reported plainly. */
 export class StoreClosedError extends StoreError {
   override readonly name: string = 'StoreClosedError';

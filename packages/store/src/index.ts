@@ -11,6 +11,7 @@ export { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
 export {
   CorruptRecordError,
   DispatchConflictError,
+  FencedWriteError,
   InvalidArgumentError,
   InvalidCursorError,
   StoreClosedError,

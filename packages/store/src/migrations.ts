@@ -145,6 +145,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX decisions_by_at ON decisions (at);
     `,
   },
+  {
+    version: 5,
+    name: 'leases',
+    sql: `
+      -- Who leads (lease.ts): epoch numbers the terms, and a fenced write checks it (and that
+      -- expires_at is still ahead) in its own transaction. expires_at 0: released.
+      CREATE TABLE leases (
+        name       TEXT    NOT NULL PRIMARY KEY,
+        holder     TEXT    NOT NULL,
+        epoch      INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -5,6 +5,7 @@ import { durably, openDatabase } from './connection.js';
 import { createDecisionLister } from './decision-query.js';
 import { decisionRow, toDecision } from './decision-row.js';
 import { DispatchConflictError, StoreClosedError, StoreUnreadableError } from './errors.js';
+import { sqliteLeases } from './lease.js';
 import { createLister } from './list-query.js';
 import { foldLiveGroups, type LiveGroup } from './live-counts.js';
 import { lockStore, type StoreLock } from './lock.js';
@@ -89,7 +90,16 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const listDecisions = createDecisionLister(db);
   const probe = writeProbe(db);
   const prune = retention(db);
+  const leases = sqliteLeases(db, now);
   let closed = false;
+
+  /**
+   * `write` as is, or inside an IMMEDIATE transaction that first checks the fence (lease.ts); a
+   * transaction inside it (`.immediate` too) becomes a savepoint of that one.
+   */
+  function fenced<T>(fence: WriteOptions['fence'], write: () => T): T {
+    return fence === undefined ? write() : leases.fenced(fence, write);
+  }
 
   function open(): void {
     if (closed) throw new StoreClosedError();
@@ -231,7 +241,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       checkState('to', to);
       for (const [index, state] of from.entries()) checkState(`from.${index}`, state);
       checkTime('at', at);
-      const write = () => transition.immediate(id, from, to, at, patch);
+      const write = () => fenced(options.fence, () => transition.immediate(id, from, to, at, patch));
       return writing(() => (options.durable === false ? write() : synced(write)));
     },
 
@@ -250,12 +260,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return foldLiveGroups(statements.countLive.all() as LiveGroup[]);
     },
 
-    async appendDecision(decision) {
+    async appendDecision(decision, options = {}) {
       open();
       checkTime('at', decision.at);
       checkDecisionKind(decision.kind);
       // Lazy (see Store.appendDecision): a decision explains, nothing recovers from it.
-      const { lastInsertRowid } = writing(() => statements.appendDecision.run(decisionRow(decision)));
+      const { lastInsertRowid } = writing(() =>
+        fenced(options.fence, () => statements.appendDecision.run(decisionRow(decision))),
+      );
       return toDecision(statements.getDecision.get(lastInsertRowid));
     },
 
@@ -276,10 +288,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       }));
     },
 
-    async insertWarm(vm) {
+    async insertWarm(vm, options = {}) {
       open();
       checkTime('at', vm.at);
-      return writing(() => synced(() => warm.insert(vm)));
+      return writing(() => synced(() => fenced(options.fence, () => warm.insert(vm))));
     },
 
     async getWarm(id) {
@@ -287,16 +299,22 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return warm.get(id);
     },
 
-    async updateWarm(id, from, to, at, patch = {}) {
+    async updateWarm(id, from, to, at, patch = {}, options = {}) {
       open();
       checkTime('at', at);
-      return writing(() => synced(() => warm.update.immediate(id, from, to, at, patch)));
+      return writing(() =>
+        synced(() => fenced(options.fence, () => warm.update.immediate(id, from, to, at, patch))),
+      );
     },
 
-    async claimWarm(route, dispatchId, at, exclude) {
+    async claimWarm(route, dispatchId, at, exclude, options = {}) {
       open();
       checkTime('at', at);
-      return writing(() => synced(() => warm.claim(route, dispatchId, at, exclude?.providers ?? [])));
+      return writing(() =>
+        synced(() =>
+          fenced(options.fence, () => warm.claim(route, dispatchId, at, exclude?.providers ?? [])),
+        ),
+      );
     },
 
     async listWarm() {
@@ -304,11 +322,27 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return warm.list();
     },
 
-    async prune(before, limit) {
+    async prune(before, limit, options = {}) {
       open();
       checkTime('before', before);
       checkPruneLimit(limit);
-      return writing(() => prune(before, limit));
+      return writing(() => fenced(options.fence, () => prune(before, limit)));
+    },
+
+    async acquireLease(name, holder, ttlMs, at) {
+      open();
+      // Synced: a leader acts on its grant (deletes VMs) right after it.
+      return writing(() => synced(() => leases.acquire(name, holder, ttlMs, at)));
+    },
+
+    async releaseLease(name, holder, epoch) {
+      open();
+      return writing(() => synced(() => leases.release(name, holder, epoch)));
+    },
+
+    async readLease(name, at) {
+      open();
+      return leases.read(name, at);
     },
 
     async ping() {

@@ -106,6 +106,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'leases',
+    sql: `
+      -- Who leads (postgres/lease.ts): epoch numbers the terms; expires_at is epoch milliseconds of
+      -- the database server's clock, so replicas with skewed clocks agree. A fenced write locks
+      -- the row FOR SHARE and checks both in its own transaction. expires_at 0: released.
+      CREATE TABLE leases (
+        name       text COLLATE "C" NOT NULL PRIMARY KEY,
+        holder     text   NOT NULL,
+        epoch      bigint NOT NULL,
+        expires_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.at(-1)?.version ?? 0;

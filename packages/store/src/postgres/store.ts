@@ -2,15 +2,25 @@ import type pg from 'pg';
 import { checkDecisionKind, checkPruneLimit, checkState, checkTime, checkWarmStates } from '../arguments.js';
 import { decisionRow, toDecision } from '../decision-row.js';
 import { DispatchConflictError, StoreClosedError, StoreError } from '../errors.js';
+import { checkFence, checkLeaseArguments, checkLeaseName } from '../lease.js';
 import { toPage } from '../list-query.js';
 import { foldLiveGroups, type LiveGroup } from '../live-counts.js';
 import { randomStoreId } from '../meta.js';
 import type { MigrationResult } from '../migrations.js';
 import { jobToJson, runnerToJson, toRecord } from '../row.js';
-import type { DispatchPatch, DispatchRecord, NewDispatch, Store, UsageRow, WriteOptions } from '../types.js';
+import type {
+  DispatchPatch,
+  DispatchRecord,
+  LeaseFence,
+  NewDispatch,
+  Store,
+  UsageRow,
+  WriteOptions,
+} from '../types.js';
 import { toWarm } from '../warm.js';
 import { createPool, describeLocation, type PostgresTls } from './connection.js';
 import { guarded } from './errors.js';
+import { acquireLease, checkFenceHolds, readLease, releaseLease } from './lease.js';
 import { migratePostgres } from './migrations.js';
 import { decisionQuery, listQuery } from './queries.js';
 import { SQL } from './sql.js';
@@ -117,14 +127,24 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     if (closed) throw new StoreClosedError();
   }
 
-  /** Runs `work` in one transaction on one pooled connection; any failure rolls it back. */
-  async function transaction<T>(work: (db: Queryable) => Promise<T>, lazy = false): Promise<T> {
+  /**
+   * Runs `work` in one transaction on one pooled connection; any failure rolls it back. With a
+   * fence, the lease row is checked and share-locked first (lease.ts), so no acquire can open a
+   * new term between the check and the commit.
+   */
+  async function transaction<T>(
+    work: (db: Queryable) => Promise<T>,
+    lazy = false,
+    fence?: LeaseFence,
+  ): Promise<T> {
+    if (fence !== undefined) checkFence(fence);
     const { client, release } = await checkout(pool);
     let broken: Error | undefined;
     try {
       // A lazy commit returns before its WAL is flushed (see WriteOptions.durable): a server
       // crash may lose it, never half of it, never an older commit while keeping it.
       await client.query(lazy ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+      if (fence !== undefined) await checkFenceHolds(client, fence);
       const result = await work(client);
       await client.query('COMMIT');
       return result;
@@ -137,6 +157,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       // A connection that cannot roll back is dropped, not handed to the next caller mid-transaction.
       release(broken);
     }
+  }
+
+  /** One statement on the pool, or in a fenced transaction when `fence` is given. */
+  function write<T>(fence: LeaseFence | undefined, work: (db: Queryable) => Promise<T>): Promise<T> {
+    return fence === undefined ? work(pool) : transaction(work, false, fence);
   }
 
   async function one(db: Queryable, text: string, values: unknown[]): Promise<DispatchRecord | undefined> {
@@ -194,32 +219,37 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     at: number,
     patch: DispatchPatch,
     lazy: boolean,
+    fence: LeaseFence | undefined,
   ): Promise<DispatchRecord | undefined> {
-    return transaction(async (db) => {
-      const { rowCount } = await db.query(SQL.transition, [
-        id,
-        [...from],
-        to,
-        at,
-        patch.runner !== undefined,
-        patch.runner === undefined ? null : runnerToJson(patch.runner),
-        patch.provider !== undefined,
-        patch.provider ?? null,
-        patch.instance_id !== undefined,
-        patch.instance_id ?? null,
-        patch.error !== undefined,
-        patch.error ?? null,
-        patch.machine !== undefined,
-        patch.machine ?? null,
-        patch.hourly_price !== undefined,
-        patch.hourly_price ?? null,
-        patch.retries !== undefined,
-        patch.retries ?? 0,
-      ]);
-      if (rowCount === 0) return undefined;
-      await db.query(SQL.appendTransition, [id, to, at, patch.reason ?? null]);
-      return mustGet(db, id);
-    }, lazy);
+    return transaction(
+      async (db) => {
+        const { rowCount } = await db.query(SQL.transition, [
+          id,
+          [...from],
+          to,
+          at,
+          patch.runner !== undefined,
+          patch.runner === undefined ? null : runnerToJson(patch.runner),
+          patch.provider !== undefined,
+          patch.provider ?? null,
+          patch.instance_id !== undefined,
+          patch.instance_id ?? null,
+          patch.error !== undefined,
+          patch.error ?? null,
+          patch.machine !== undefined,
+          patch.machine ?? null,
+          patch.hourly_price !== undefined,
+          patch.hourly_price ?? null,
+          patch.retries !== undefined,
+          patch.retries ?? 0,
+        ]);
+        if (rowCount === 0) return undefined;
+        await db.query(SQL.appendTransition, [id, to, at, patch.reason ?? null]);
+        return mustGet(db, id);
+      },
+      lazy,
+      fence,
+    );
   }
 
   return {
@@ -248,7 +278,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       checkState('to', to);
       for (const [index, state] of from.entries()) checkState(`from.${index}`, state);
       checkTime('at', at);
-      return guarded(() => transition(id, from, to, at, patch, options.durable === false));
+      return guarded(() => transition(id, from, to, at, patch, options.durable === false, options.fence));
     },
 
     async list(query) {
@@ -267,25 +297,27 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return guarded(async () => foldLiveGroups((await pool.query<LiveGroup>(SQL.countLive)).rows));
     },
 
-    async appendDecision(decision) {
+    async appendDecision(decision, options = {}) {
       open();
       checkTime('at', decision.at);
       checkDecisionKind(decision.kind);
       const row = decisionRow(decision);
       return guarded(async () => {
-        const { rows } = await pool.query(SQL.appendDecision, [
-          row.at,
-          row.kind,
-          row.dispatch_id,
-          row.route,
-          row.scope,
-          row.provider,
-          row.choice,
-          row.attempt,
-          row.error_class,
-          row.cost,
-          row.reason,
-        ]);
+        const { rows } = await write(options.fence, (db) =>
+          db.query(SQL.appendDecision, [
+            row.at,
+            row.kind,
+            row.dispatch_id,
+            row.route,
+            row.scope,
+            row.provider,
+            row.choice,
+            row.attempt,
+            row.error_class,
+            row.cost,
+            row.reason,
+          ]),
+        );
         return toDecision(rows[0]);
       });
     },
@@ -310,17 +342,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       );
     },
 
-    async insertWarm(vm) {
+    async insertWarm(vm, options = {}) {
       open();
       checkTime('at', vm.at);
       return guarded(async () => {
-        const { rows } = await pool.query(WARM_SQL.insert, [
-          vm.id,
-          vm.route,
-          vm.provider,
-          vm.secret_hash,
-          vm.at,
-        ]);
+        const { rows } = await write(options.fence, (db) =>
+          db.query(WARM_SQL.insert, [vm.id, vm.route, vm.provider, vm.secret_hash, vm.at]),
+        );
         return toWarm(rows[0]);
       });
     },
@@ -333,26 +361,23 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       });
     },
 
-    async updateWarm(id, from, to, at, patch = {}) {
+    async updateWarm(id, from, to, at, patch = {}, options = {}) {
       open();
       checkTime('at', at);
       checkWarmStates([...from, to]);
       return guarded(async () => {
-        const { rows } = await updateWarm(pool, id, from, to, at, patch);
+        const { rows } = await write(options.fence, (db) => updateWarm(db, id, from, to, at, patch));
         return rows[0] === undefined ? undefined : toWarm(rows[0]);
       });
     },
 
-    async claimWarm(route, dispatchId, at, exclude) {
+    async claimWarm(route, dispatchId, at, exclude, options = {}) {
       open();
       checkTime('at', at);
       return guarded(async () => {
-        const { rows } = await pool.query(WARM_SQL.claim, [
-          route,
-          dispatchId,
-          at,
-          [...(exclude?.providers ?? [])],
-        ]);
+        const { rows } = await write(options.fence, (db) =>
+          db.query(WARM_SQL.claim, [route, dispatchId, at, [...(exclude?.providers ?? [])]]),
+        );
         return rows[0] === undefined ? undefined : toWarm(rows[0]);
       });
     },
@@ -362,17 +387,41 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return guarded(async () => (await pool.query(WARM_SQL.listLive)).rows.map(toWarm));
     },
 
-    async prune(before, limit) {
+    async prune(before, limit, options = {}) {
       open();
       checkTime('before', before);
       checkPruneLimit(limit);
       return guarded(() =>
-        transaction(async (db) => ({
-          dispatches: (await db.query(SQL.pruneDispatches, [before, limit])).rowCount ?? 0,
-          decisions: (await db.query(SQL.pruneDecisions, [before, limit])).rowCount ?? 0,
-          warm_vms: (await db.query(SQL.pruneWarm, [before, limit])).rowCount ?? 0,
-        })),
+        transaction(
+          async (db) => ({
+            dispatches: (await db.query(SQL.pruneDispatches, [before, limit])).rowCount ?? 0,
+            decisions: (await db.query(SQL.pruneDecisions, [before, limit])).rowCount ?? 0,
+            warm_vms: (await db.query(SQL.pruneWarm, [before, limit])).rowCount ?? 0,
+          }),
+          false,
+          options.fence,
+        ),
       );
+    },
+
+    // `now` is ignored: the database server's clock decides (postgres/lease.ts).
+    async acquireLease(name, holder, ttlMs, _now) {
+      open();
+      checkLeaseArguments(name, holder, ttlMs);
+      return guarded(() => transaction((db) => acquireLease(db, name, holder, ttlMs)));
+    },
+
+    async releaseLease(name, holder, epoch) {
+      open();
+      checkLeaseName('name', name);
+      checkLeaseName('holder', holder);
+      return guarded(() => releaseLease(pool, name, holder, epoch));
+    },
+
+    async readLease(name, _now) {
+      open();
+      checkLeaseName('name', name);
+      return guarded(() => readLease(pool, name));
     },
 
     async ping() {
