@@ -68,7 +68,6 @@ clients:
   const path = join(dir, 'dispatcher.db');
   const newId = sequentialIds();
   const stores: Store[] = [];
-  const services: DispatchService[] = [];
 
   function start(wrap: Wrappers = {}) {
     const raw = openSqliteStore(path);
@@ -85,7 +84,6 @@ clients:
       forgejoFor: (scope) => (wrap.forgejo ? wrap.forgejo(clients(scope)) : clients(scope)),
       providerFor: () => wrapped,
     });
-    services.push(service);
     return { service, store: raw };
   }
 
@@ -130,7 +128,6 @@ clients:
       hetzner.setStatus(serverId, 'off');
     },
     async close() {
-      for (const service of services) await service.drain().catch(() => undefined);
       for (const store of stores) await store.close().catch(() => undefined);
       await hetzner.close();
       await forgejo.close();
