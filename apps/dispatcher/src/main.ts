@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 import { ConfigError, loadDispatcherConfig } from '@forgejo-fleet/config';
 import { parseServiceCommandLine } from '@forgejo-fleet/runtime';
-import { StoreLockedError, StoreUnreadableError, UnsupportedSchemaError } from '@forgejo-fleet/store';
+import {
+  describeLocation,
+  InvalidArgumentError,
+  StoreAccessError,
+  StoreLockedError,
+  StoreUnavailableError,
+  StoreUnreadableError,
+  UnsupportedSchemaError,
+} from '@forgejo-fleet/store';
 import { createLogger } from './logger.js';
 import { startDispatcher } from './server.js';
 import { UnsupportedProviderError } from './wiring.js';
@@ -15,6 +23,9 @@ const EXIT_STORE_UNUSABLE = 65;
 // EX_UNAVAILABLE: another dispatcher holds the store. A SIGKILLed holder frees it at once (the
 // lock dies with its process), so a held lock is a live second dispatcher: stop one, then start.
 const EXIT_STORE_LOCKED = 69;
+// EX_TEMPFAIL: the PostgreSQL store is unreachable or not taking connections yet (down,
+// restarting, network). Not in RestartPreventExitStatus: systemd starts the dispatcher again.
+const EXIT_STORE_TEMPFAIL = 75;
 
 const USAGE = `Usage: forgejo-fleet-dispatcher --config FILE
 
@@ -41,7 +52,9 @@ Exit codes:
   65  the store is unreadable, corrupt or from a newer build
   69  another dispatcher holds the store
   70  not built and no sources to run (the bin shim; run npm run build)
-  78  the config is invalid (every problem is printed)
+  75  the PostgreSQL store is unreachable at start (a restart retries)
+  78  the config is invalid (every problem is printed), or PostgreSQL refuses the store's
+      URL, password, database or TLS settings
 `;
 
 async function main(): Promise<number> {
@@ -75,6 +88,12 @@ async function main(): Promise<number> {
       process.stderr.write(`forgejo-fleet-dispatcher: ${error.message}\n`);
       return EXIT_STORE_UNUSABLE;
     }
+    const postgres = postgresStartError(error, config);
+    if (postgres !== undefined) {
+      log.fatal({ err: postgres.line, store: postgres.location }, postgres.summary);
+      process.stderr.write(`forgejo-fleet-dispatcher: ${postgres.line}\n`);
+      return postgres.exit;
+    }
     if (!(error instanceof UnsupportedProviderError)) throw error;
     process.stderr.write(`${file}: ${error.message}\n`);
     return EXIT_CONFIG;
@@ -85,6 +104,37 @@ async function main(): Promise<number> {
   log.info('shutting down: finishing in-flight provisioning');
   await dispatcher.close();
   return 0;
+}
+
+/**
+ * A PostgreSQL store that cannot be opened at start, as one line naming where (never the URL's
+ * password) and the exit code that tells systemd whether a restart can help.
+ */
+function postgresStartError(
+  error: unknown,
+  config: ReturnType<typeof loadDispatcherConfig>,
+): { line: string; summary: string; location: string; exit: number } | undefined {
+  if (config.store.kind !== 'postgres') return undefined;
+  const location = describeLocation(config.store.url?.reveal() ?? '');
+  if (error instanceof StoreUnavailableError) {
+    return {
+      line: `store ${location} is unreachable: ${error.message}; exiting ${EXIT_STORE_TEMPFAIL} to be restarted`,
+      summary: 'store unreachable',
+      location,
+      exit: EXIT_STORE_TEMPFAIL,
+    };
+  }
+  // InvalidArgumentError here is the URL itself (store.url_file or store.url_env): not a URL.
+  if (error instanceof StoreAccessError || error instanceof InvalidArgumentError) {
+    const source = `store.url from ${config.store.url?.source ?? 'nowhere'}`;
+    return {
+      line: `store ${location}: ${error instanceof InvalidArgumentError ? `${source}: ${error.message}` : error.message}`,
+      summary: 'store refused',
+      location,
+      exit: EXIT_CONFIG,
+    };
+  }
+  return undefined;
 }
 
 process.exitCode = await main();

@@ -155,6 +155,26 @@ export class FencedWriteError extends StoreError {
   }
 }
 
+/**
+ * The database answered but refuses this store: wrong password (28P01), a role or host the
+ * server does not let in (28000), a database that does not exist (3D000), or a server
+ * certificate TLS verification rejects. Waiting cannot fix it; the store's settings (URL, secret,
+ * store.tls) or the server's must change, so the dispatcher exits as for a bad config.
+ */
+export class StoreAccessError extends StoreError {
+  override readonly name: string = 'StoreAccessError';
+
+  constructor(
+    /** The SQLSTATE (28P01, 28000, 3D000) or Node's TLS error code. */
+    readonly code: string,
+    problem: string,
+  ) {
+    super(
+      `the database refuses this store (${code}: ${problem}); check the URL's user, password and database, and store.tls`,
+    );
+  }
+}
+
 /** A call after `close()`: a wiring bug (shutdown ordering), reported plainly. */
 export class StoreClosedError extends StoreError {
   override readonly name: string = 'StoreClosedError';

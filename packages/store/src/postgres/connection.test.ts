@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, StoreUnavailableError } from '../errors.js';
+import { InvalidArgumentError, StoreAccessError, StoreUnavailableError } from '../errors.js';
 import { createPool, describeLocation, redactUrl } from './connection.js';
 import { classify } from './errors.js';
 
@@ -24,6 +24,9 @@ describe('the URL', () => {
       'postgres://db:5432/fleet (schema t_1)',
     );
     expect(describeLocation('postgres://fleet:hunter2@db/fleet')).toBe('postgres://db/fleet');
+    // A missing `//` makes the user and password part of the path of a URL of another scheme.
+    expect(describeLocation('fleet:hunter2@db/fleet')).toBe('(a URL that is not postgres://)');
+    expect(describeLocation('mysql://u:hunter2@db/x')).toBe('(a URL that is not postgres://)');
   });
 
   it.each([
@@ -94,9 +97,25 @@ describe('classify', () => {
   });
 
   it.each([
+    ['a bad password', '28P01'],
+    ['a role or host the server does not let in', '28000'],
+    ['a database that does not exist', '3D000'],
+    ['a self-signed server certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT'],
+    ['a certificate for another host', 'ERR_TLS_CERT_ALTNAME_INVALID'],
+  ])('makes %s (%s) StoreAccessError: a settings problem, not transient', (_name, code) => {
+    const error = classify(withCode(code, 'password authentication failed for user "fleet"'));
+
+    expect(error).toBeInstanceOf(StoreAccessError);
+    expect(error).not.toBeInstanceOf(StoreUnavailableError);
+    expect(error).toMatchObject({
+      code,
+      message: `the database refuses this store (${code}: password authentication failed for user "fleet"); check the URL's user, password and database, and store.tls`,
+    });
+  });
+
+  it.each([
     ['a unique violation', withCode('23505')],
     ['a syntax error', withCode('42601')],
-    ['a bad password', withCode('28P01')],
     ['an error without a code', new Error('boom')],
     ['a non-error', 'boom'],
   ])('passes %s through unchanged', (_name, error) => {

@@ -59,10 +59,14 @@ export function redactUrl(url: string): string {
   }
 }
 
+const NOT_POSTGRES = '(a URL that is not postgres://)';
+
 /** Where the store lives, for messages: host, port and database, no credentials. */
 export function describeLocation(url: string, schema?: string): string {
   try {
     const parsed = new URL(url);
+    // Another scheme parses differently: `fleet:hunter2@db/x` has the password in its path.
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') return NOT_POSTGRES;
     const where = `postgres://${parsed.host}${parsed.pathname}`;
     return schema === undefined ? where : `${where} (schema ${schema})`;
   } catch {
