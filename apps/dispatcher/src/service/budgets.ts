@@ -25,7 +25,11 @@ export interface BudgetState {
 export class UsageMeter {
   #cached: { at: number; day: number; rows: readonly UsageRow[] } | undefined;
 
-  constructor(private readonly deps: Pick<ServiceDeps, 'store' | 'clock'>) {}
+  constructor(
+    private readonly deps: Pick<ServiceDeps, 'store' | 'clock'>,
+    /** Billed time outside any dispatch's VM time (servers kept for reuse), added to the store's. */
+    private readonly extra?: (since: number, now: number) => readonly UsageRow[],
+  ) {}
 
   async today(): Promise<{ dayStart: number; rows: readonly UsageRow[] }> {
     const now = this.deps.clock.now();
@@ -34,7 +38,8 @@ export class UsageMeter {
     if (cached && cached.day === dayStart && now - cached.at < USAGE_CACHE_MS) {
       return { dayStart, rows: cached.rows };
     }
-    const rows = await this.deps.store.usage(dayStart, now);
+    const stored = await this.deps.store.usage(dayStart, now);
+    const rows = this.extra === undefined ? stored : [...stored, ...this.extra(dayStart, now)];
     this.#cached = { at: now, day: dayStart, rows };
     return { dayStart, rows };
   }

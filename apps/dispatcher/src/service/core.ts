@@ -53,7 +53,10 @@ export function buildCore(options: ServiceOptions): ServiceCore {
     }),
   };
   const health = new ProviderHealth();
-  const usage = new UsageMeter(deps);
+  const reuse = deps.config.routes.some((r) => r.reuse.paid_hour)
+    ? new ReuseDesk(() => deps.clock.now())
+    : undefined;
+  const usage = new UsageMeter(deps, reuse ? (since, now) => reuse.idleUsage(since, now) : undefined);
   const base: ProvisionContext = {
     health,
     usage,
@@ -69,7 +72,6 @@ export function buildCore(options: ServiceOptions): ServiceCore {
           options.timer ?? realTimer,
         )
       : undefined;
-  const reuse = deps.config.routes.some((r) => r.reuse.paid_hour) ? new ReuseDesk() : undefined;
   const provisioning = new InFlight(deps, {
     ...base,
     ...(warm ? { warm } : {}),

@@ -1,3 +1,4 @@
+import type { UsageRow } from '@forgejo-fleet/store';
 import type { Parked } from './parked.js';
 
 function serverKey(p: Pick<Parked, 'provider' | 'instanceId'>): string {
@@ -19,6 +20,13 @@ function lifeKey(p: Pick<Parked, 'provider' | 'instanceId' | 'dispatchId'>): str
 export class ReuseDesk {
   readonly #parked = new Map<string, Parked>();
   readonly #taken = new Map<string, Parked>();
+  /** Idle spans of servers taken since this process started: billed, but no dispatch's VM time. */
+  readonly #idle: { readonly parked: Parked; readonly until: number }[] = [];
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
 
   /** Adds a parked server (again); false when it is there already or was taken in this life. */
   offer(parked: Parked): boolean {
@@ -40,12 +48,15 @@ export class ReuseDesk {
     if (best === undefined) return undefined;
     this.#parked.delete(serverKey(best));
     this.#taken.set(lifeKey(best), best);
+    this.#idle.push({ parked: best, until: this.#now() });
     return best;
   }
 
   /** The claim was not stored (the dispatch was cancelled first): the server waits again. */
   giveBack(parked: Parked): void {
     this.#taken.delete(lifeKey(parked));
+    const at = this.#idle.findIndex((span) => span.parked === parked);
+    if (at >= 0) this.#idle.splice(at, 1);
     this.offer(parked);
   }
 
@@ -70,5 +81,26 @@ export class ReuseDesk {
 
   parked(): Parked[] {
     return [...this.#parked.values()];
+  }
+
+  /**
+   * Billed time no dispatch counts: a kept server between its job's end and the next dispatch's
+   * VM (or now), overlapping [since, now), charged to the route and scope of the job it last ran.
+   * Budgets count these, so a server's billed hours are counted once, not per dispatch on it.
+   */
+  idleUsage(since: number, now: number): UsageRow[] {
+    const spans = [...this.#idle, ...[...this.#parked.values()].map((parked) => ({ parked, until: now }))];
+    this.#forgetBefore(since);
+    return spans.flatMap(({ parked, until }) => {
+      const ms = Math.max(0, Math.min(until, now) - Math.max(parked.parkedAt, since));
+      if (ms === 0) return [];
+      const cost = (ms * (parked.hourlyPrice ?? 0)) / 3_600_000;
+      return [{ route: parked.route, scope: parked.scope, vm_ms: ms, cost }];
+    });
+  }
+
+  #forgetBefore(since: number): void {
+    for (let i = this.#idle.length - 1; i >= 0; i--)
+      if ((this.#idle[i]?.until ?? 0) < since) this.#idle.splice(i, 1);
   }
 }
