@@ -771,6 +771,92 @@ describe('kubernetes provider: edges', () => {
     expect(stub.requests).toEqual([]);
   });
 
+  it('a Secret name still taken after replacing it once is transient, and the pod is taken back', async () => {
+    stub.on((r) => (r.method === 'POST' && r.path === PODS ? created(r, 'uid-new') : undefined));
+    stub.on((r) => (r.method === 'POST' ? status(409, 'AlreadyExists', 'secret exists') : undefined));
+    stub.on((r) =>
+      r.method === 'GET'
+        ? {
+            status: 200,
+            body: {
+              metadata: {
+                name: `${NAME}-boot`,
+                ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: NAME, uid: 'uid-old' }],
+              },
+            },
+          }
+        : undefined,
+    );
+    stub.on((r) => (r.method === 'DELETE' ? status(404, 'NotFound', 'gone') : undefined));
+
+    const error = await failure(provider('pod').create(SPEC));
+
+    expect(error.class).toBe('transient');
+    expect(error.message).toContain(`secret ${NAME}-boot is taken`);
+    expect(stub.requests.at(-1)).toMatchObject({ method: 'DELETE', path: `${PODS}/${NAME}` });
+  });
+
+  it('a replay that finds its pod being deleted makes no Secret and reports it terminated', async () => {
+    stub.on((r) => (r.method === 'POST' ? status(409, 'AlreadyExists', 'exists') : undefined));
+    stub.on((r) => {
+      if (r.method !== 'GET') return undefined;
+      const answer = ours('uid-3');
+      return {
+        ...answer,
+        body: { metadata: { ...answer.body.metadata, deletionTimestamp: '2026-12-07T20:00:00Z' } },
+      };
+    });
+
+    const instance = await provider('pod').create(SPEC);
+
+    expect(instance.state).toBe('terminated');
+    expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST ${PODS}`,
+      `GET ${PODS}/${NAME}`,
+    ]);
+  });
+
+  it.each([
+    [
+      'a bootstrap over the 1 MiB a Secret holds',
+      'kubevirt',
+      { userData: 'x'.repeat(1024 * 1024 + 1) },
+      '1 MiB',
+    ],
+    ['an options object without the flavour’s template', 'no-template', {}, 'no pod template configured'],
+  ] as const)('%s is fatal before any call', async (_, which, change, message) => {
+    const p =
+      which === 'kubevirt'
+        ? provider('kubevirt')
+        : createKubernetesProvider('k8s', { ...options('pod'), pod: undefined }, undefined, {
+            podBootstrap: podBootstrapFromUserData,
+            readFile: async () => kubeconfig(stub.url),
+          });
+
+    const error = await failure(p.create({ ...SPEC, ...change }));
+
+    expect(error.class).toBe('fatal');
+    expect(error.message).toContain(message);
+    expect(stub.requests).toEqual([]);
+  });
+
+  it.each([
+    [404, 'NotFound', 'not-found'],
+    [403, 'Forbidden', 'fatal'],
+  ] as const)('delete: the pod DELETE answering %i is %s', async (code, reason, outcome) => {
+    stub.on((r) => (r.method === 'GET' ? ours('uid-4') : undefined));
+    stub.on((r) => (r.method === 'DELETE' ? status(code, reason, `pods "${NAME}" ${reason}`) : undefined));
+
+    const result = await provider('pod')
+      .delete(NAME)
+      .catch((e: unknown) => (e instanceof ProviderError ? e.class : e));
+
+    expect(result).toBe(outcome);
+    expect(stub.requests.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([
+      `${PODS}/${NAME}`,
+    ]);
+  });
+
   it('an unreadable kubeconfig is fatal, naming the file, and is read again on the next call', async () => {
     let reads = 0;
     const p = createKubernetesProvider('k8s', options('pod'), undefined, {
