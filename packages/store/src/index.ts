@@ -7,6 +7,7 @@ export {
   copySqliteToPostgres,
   TargetNotEmptyError,
 } from './copy-to-postgres.js';
+export { checkLiveLimits, exceededLimit, type LiveLimitKind, LiveLimitError } from './accept-limits.js';
 export { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
 export {
   CorruptRecordError,

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { SqliteError } from 'better-sqlite3';
+import { checkLiveLimits, exceededLimit } from './accept-limits.js';
 import { checkDecisionKind, checkPruneLimit, checkState, checkTime } from './arguments.js';
 import { durably, openDatabase } from './connection.js';
 import { createDecisionLister } from './decision-query.js';
@@ -20,6 +21,7 @@ import type {
   DispatchPatch,
   DispatchRecord,
   DispatchState,
+  LiveLimits,
   NewDispatch,
   Store,
   UsageRow,
@@ -122,7 +124,25 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     return record;
   }
 
-  const insert = db.transaction((dispatch: NewDispatch): { record: DispatchRecord; created: boolean } => {
+  const insert = db.transaction(
+    (dispatch: NewDispatch, limits?: LiveLimits): { record: DispatchRecord; created: boolean } => {
+      // Inside the IMMEDIATE transaction: no other connection writes between the count and the
+      // insert. A repeated handle answers with its dispatch first, even at the cap.
+      if (limits !== undefined) {
+        const held = dispatch.handle === null ? undefined : getByHandle(dispatch.handle);
+        if (held !== undefined) return { record: held, created: false };
+        const refused = exceededLimit(
+          foldLiveGroups(statements.countLive.all() as LiveGroup[]),
+          dispatch,
+          limits,
+        );
+        if (refused !== undefined) throw refused;
+      }
+      return insertRow(dispatch);
+    },
+  );
+
+  function insertRow(dispatch: NewDispatch): { record: DispatchRecord; created: boolean } {
     let changes: number;
     try {
       changes = statements.insert.run({
@@ -153,7 +173,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     }
     statements.appendTransition.run({ id: dispatch.id, state: 'accepted', at: dispatch.at, reason: null });
     return { record: mustGet(dispatch.id), created: true };
-  });
+  }
 
   // Parsed live records by id with the transition seq they were read at. A pass over 10,000 live
   // dispatches then costs one narrow index scan plus the rows that changed since the last pass.
@@ -219,11 +239,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     migration,
     storeId,
 
-    async insert(dispatch) {
+    async insert(dispatch, options = {}) {
       open();
       checkTime('at', dispatch.at);
+      if (options.limits !== undefined) checkLiveLimits(options.limits);
       // Synced: the 202 and the runner registration that follow rely on the intent.
-      return writing(() => synced(() => insert.immediate(dispatch)));
+      return writing(() => synced(() => insert.immediate(dispatch, options.limits)));
     },
 
     async get(id) {

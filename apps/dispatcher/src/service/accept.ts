@@ -1,6 +1,12 @@
 import { selectRoute } from '@forgejo-fleet/config';
 import { formatScope, parseScope, ScopeSyntaxError } from '@forgejo-fleet/forgejo';
-import type { DispatchRecord } from '@forgejo-fleet/store';
+import {
+  type DispatchRecord,
+  exceededLimit,
+  LiveLimitError,
+  type LiveLimitKind,
+  type LiveLimits,
+} from '@forgejo-fleet/store';
 import type { UsageMeter } from './budgets.js';
 import type { ServiceDeps } from './deps.js';
 import { Conflict, Forbidden, Invalid, LimitReached, NoRoute, ServiceError, Unavailable } from './errors.js';
@@ -45,28 +51,38 @@ export async function acceptDispatch(
     await guards.usage.check(deps, route.name, scopeKey);
     checkProvidersAvailable(deps, guards.health, route.providers, scopeKey, now);
   } catch (error) {
-    if (error instanceof ServiceError) {
-      deps.observer.refused(route.name, error.code);
-      await deps.decisions.record({
-        kind: 'refusal',
-        reason: error.message,
-        route: route.name,
-        scope: scopeKey,
-      });
-    }
+    if (error instanceof ServiceError) await refused(deps, route.name, scopeKey, error);
     throw error;
   }
 
-  const result = await deps.store.insert({
-    id: deps.newId(),
-    handle,
-    scope: scopeKey,
-    labels: request.labels,
-    route: route.name,
-    client: caller.name,
-    job: request.job ?? null,
-    at: now,
-  });
+  // The store counts again in the insert's own transaction: the check above is a cheap early
+  // refusal, this one is exact across concurrent requests and every replica on the database.
+  let result: { record: DispatchRecord; created: boolean };
+  try {
+    result = await deps.store.insert(
+      {
+        id: deps.newId(),
+        handle,
+        scope: scopeKey,
+        labels: request.labels,
+        route: route.name,
+        client: caller.name,
+        job: request.job ?? null,
+        at: now,
+      },
+      { limits: liveLimits(deps, route.limits) },
+    );
+  } catch (error) {
+    if (!(error instanceof LiveLimitError)) throw error;
+    const refusal = limitReached(error.limit, {
+      route: route.name,
+      scope: scopeKey,
+      max: error.max,
+      live: error.live,
+    });
+    await refused(deps, route.name, scopeKey, refusal);
+    throw refusal;
+  }
   if (!result.created) {
     return { record: sameRequestOrConflict(result.record, scopeKey, route.name, caller), created: false };
   }
@@ -110,35 +126,58 @@ function sameRequestOrConflict(
   return existing;
 }
 
+type RouteLimits = { max_vms: number; max_vms_per_scope?: number | undefined };
+
+/** The caps a new dispatch on this route must leave room under, as the store counts them. */
+function liveLimits(deps: ServiceDeps, limits: RouteLimits): LiveLimits {
+  return { total: deps.config.limits.max_vms, route: limits.max_vms, routeScope: limits.max_vms_per_scope };
+}
+
+/**
+ * A cheap early refusal from the live counts (also used by revive). Not exact under concurrency:
+ * the insert enforces the same caps atomically (store `insert` with `limits`).
+ */
 export async function checkLimits(
   deps: ServiceDeps,
   route: string,
-  limits: { max_vms: number; max_vms_per_scope?: number | undefined },
+  limits: RouteLimits,
   scope: string,
 ): Promise<void> {
-  const live = await deps.store.countLive();
-  const global = deps.config.limits.max_vms;
-  if (live.total >= global) {
-    throw new LimitReached(`the dispatcher is at its limit of ${global} live VMs`, {
-      retryAfter: 30,
-      details: { limit: 'limits.max_vms', live: live.total },
-    });
+  const refused = exceededLimit(await deps.store.countLive(), { route, scope }, liveLimits(deps, limits));
+  if (refused !== undefined) {
+    throw limitReached(refused.limit, { route, scope, max: refused.max, live: refused.live });
   }
-  const onRoute = live.byRoute.get(route) ?? 0;
-  if (onRoute >= limits.max_vms) {
-    throw new LimitReached(`route ${route} is at its limit of ${limits.max_vms} live VMs`, {
-      retryAfter: 30,
-      details: { limit: 'routes.limits.max_vms', route, live: onRoute },
-    });
+}
+
+/** The 429 for a reached cap: the same words whether the pre-check or the insert found it. */
+function limitReached(
+  limit: LiveLimitKind,
+  at: { route: string; scope: string; max: number; live: number },
+): LimitReached {
+  const { route, scope, max, live } = at;
+  switch (limit) {
+    case 'total':
+      return new LimitReached(`the dispatcher is at its limit of ${max} live VMs`, {
+        retryAfter: 30,
+        details: { limit: 'limits.max_vms', live },
+      });
+    case 'route':
+      return new LimitReached(`route ${route} is at its limit of ${max} live VMs`, {
+        retryAfter: 30,
+        details: { limit: 'routes.limits.max_vms', route, live },
+      });
+    case 'routeScope':
+      return new LimitReached(`scope ${scope} is at its limit of ${max} live VMs on route ${route}`, {
+        retryAfter: 30,
+        details: { limit: 'routes.limits.max_vms_per_scope', route, scope, live },
+      });
   }
-  const perScope = limits.max_vms_per_scope;
-  const inScope = live.byRouteScope.get(`${route}\u0000${scope}`) ?? 0;
-  if (perScope !== undefined && inScope >= perScope) {
-    throw new LimitReached(`scope ${scope} is at its limit of ${perScope} live VMs on route ${route}`, {
-      retryAfter: 30,
-      details: { limit: 'routes.limits.max_vms_per_scope', route, scope, live: inScope },
-    });
-  }
+}
+
+/** Every refusal is counted and explained in the decision log. */
+async function refused(deps: ServiceDeps, route: string, scope: string, error: ServiceError): Promise<void> {
+  deps.observer.refused(route, error.code);
+  await deps.decisions.record({ kind: 'refusal', reason: error.message, route, scope });
 }
 
 function checkProvidersAvailable(

@@ -22,7 +22,7 @@ export function observedStore(store: Store, observer: ServiceObserver): Store {
 function bind(store: Store): Store {
   return {
     storeId: store.storeId,
-    insert: (d) => store.insert(d),
+    insert: (d, options) => store.insert(d, options),
     get: (id) => store.get(id),
     getByHandle: (h) => store.getByHandle(h),
     transition: (...args) => store.transition(...args),

@@ -22,14 +22,6 @@ export function createDispatchService(options: ServiceOptions) {
   const { deps, health, usage, warm, provisioning } = core;
   const reads = readPaths(core);
   let accepting = true;
-  // Limit checks and the intent write run one at a time, so concurrent requests cannot all
-  // pass a limit that only has room for one. (Several replicas need the store to do this.)
-  let acceptQueue: Promise<unknown> = Promise.resolve();
-  function serialized<T>(work: () => Promise<T>): Promise<T> {
-    const result = acceptQueue.then(work);
-    acceptQueue = result.catch(() => undefined);
-    return result;
-  }
   const reconcileContext: ReconcileContext = {
     inFlight: { has: (id: string) => provisioning.has(id) } as ReadonlySet<string>,
     startProvision: (record) => provisioning.start(record),
@@ -49,7 +41,8 @@ export function createDispatchService(options: ServiceOptions) {
     /** Writes the intent and starts provisioning in the background; returns once the intent is stored. */
     async dispatch(request: DispatchRequest, caller: Caller) {
       if (!accepting) throw new Unavailable('the dispatcher is shutting down', { retryAfter: 5 });
-      const result = await serialized(() => acceptDispatch(deps, { health, usage }, request, caller));
+      // Not serialized: the store's insert enforces the limits atomically, also across replicas.
+      const result = await acceptDispatch(deps, { health, usage }, request, caller);
       if (result.created) provisioning.start(result.record);
       return result;
     },

@@ -2,6 +2,7 @@ import type { StoreBackend } from './backend.js';
 import { concurrencyCases } from './concurrency.js';
 import { decisionCases } from './decisions.js';
 import { dispatchCases } from './dispatches.js';
+import { limitCases } from './limits.js';
 import { leaseCases } from './lease.js';
 import { listCases } from './list.js';
 import { retentionCases } from './retention.js';
@@ -21,5 +22,6 @@ export function storeConformance(backend: StoreBackend): void {
   warmCases(backend);
   retentionCases(backend);
   concurrencyCases(backend);
+  limitCases(backend);
   leaseCases(backend);
 }

@@ -42,6 +42,8 @@ export const SQL = {
   getById: `${SELECT_RECORD} WHERE d.id = $1`,
   getByHandle: `${SELECT_RECORD} WHERE d.handle = $1`,
   listLive: `${SELECT_RECORD} WHERE d.state IN ${LIVE_STATES_SQL} ORDER BY d.created_at, d.id`,
+  // Limited inserts (store.ts ACCEPT_LOCK_CLASS): one at a time per schema, until commit.
+  acceptLock: 'SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))',
   countLive: `
     SELECT route, scope, count(*)::integer AS n FROM dispatches
      WHERE state IN ${LIVE_STATES_SQL}

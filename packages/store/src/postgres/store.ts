@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { checkLiveLimits, exceededLimit, type LiveLimits } from '../accept-limits.js';
 import { checkDecisionKind, checkPruneLimit, checkState, checkTime, checkWarmStates } from '../arguments.js';
 import { decisionRow, toDecision } from '../decision-row.js';
 import { DispatchConflictError, StoreClosedError, StoreError } from '../errors.js';
@@ -81,6 +82,15 @@ async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release
 }
 
 class Rollback extends Error {}
+
+/**
+ * Limited inserts take this transaction-scoped advisory lock (with the schema's hash, as the
+ * migrations' lock): one at a time per store, on every replica, from the count to the commit.
+ * One fixed key rather than one per route because the global cap spans every route; an accept
+ * holds it for a few milliseconds, far below our request rates. SERIALIZABLE would also be
+ * exact, but every conflict would cost a rollback and a retry loop here.
+ */
+const ACCEPT_LOCK_CLASS = 0x66_66_61_63; // "ffac"
 
 /**
  * The shared store for several replicas: one PostgreSQL database behind a connection pool.
@@ -176,8 +186,24 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     return record;
   }
 
-  async function insert(dispatch: NewDispatch): Promise<{ record: DispatchRecord; created: boolean }> {
+  async function insert(
+    dispatch: NewDispatch,
+    limits: LiveLimits | undefined,
+  ): Promise<{ record: DispatchRecord; created: boolean }> {
     const created = await transaction(async (db) => {
+      if (limits !== undefined) {
+        // READ COMMITTED takes a new snapshot per statement: once the lock is ours, the count
+        // below sees every limited insert committed before (they held it until their commit).
+        await db.query(SQL.acceptLock, [ACCEPT_LOCK_CLASS]);
+        const held = dispatch.handle === null ? undefined : await one(db, SQL.getByHandle, [dispatch.handle]);
+        if (held !== undefined) return { held };
+        const refused = exceededLimit(
+          foldLiveGroups((await db.query<LiveGroup>(SQL.countLive)).rows),
+          dispatch,
+          limits,
+        );
+        if (refused !== undefined) throw refused;
+      }
       const { rowCount } = await db.query(SQL.insert, [
         dispatch.id,
         dispatch.handle,
@@ -190,9 +216,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       ]);
       if (rowCount === 0) return undefined;
       await db.query(SQL.appendTransition, [dispatch.id, 'accepted', dispatch.at, null]);
-      return mustGet(db, dispatch.id);
+      return { inserted: await mustGet(db, dispatch.id) };
     });
-    if (created !== undefined) return { record: created, created: true };
+    if (created !== undefined && 'held' in created) return { record: created.held, created: false };
+    if (created !== undefined) return { record: created.inserted, created: true };
     // Nothing was written: the id or the handle is taken by a committed row (ON CONFLICT waited
     // for a racing insert to commit). The id is checked first, as SQLite's primary key is.
     const byId = await one(pool, SQL.getById, [dispatch.id]);
@@ -257,10 +284,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     migration,
     storeId,
 
-    async insert(dispatch) {
+    async insert(dispatch, options = {}) {
       open();
       checkTime('at', dispatch.at);
-      return guarded(() => insert(dispatch));
+      if (options.limits !== undefined) checkLiveLimits(options.limits);
+      return guarded(() => insert(dispatch, options.limits));
     },
 
     async get(id) {
