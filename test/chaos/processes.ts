@@ -1,6 +1,7 @@
 /**
  * The two services of a chaos run as crashable in-process "processes". A dispatcher process is the
- * real dispatch service and HTTP app on the shared SQLite file; an autoscaler process is the real
+ * real dispatch service and HTTP app on the shared store (config.store: the SQLite file, or one
+ * PostgreSQL database for several dispatcher processes); an autoscaler process is the real
  * autoscaler on the virtual clock. Killing one makes every call it has in flight hang forever (see
  * crashable.ts); a restart is a new process on the same store file and webhook port.
  */
@@ -18,7 +19,7 @@ import {
 } from '@forgejo-fleet/dispatcher';
 import { createForgejoClient, type ForgejoClient } from '@forgejo-fleet/forgejo';
 import type { Provider } from '@forgejo-fleet/providers';
-import { openSqliteStore, type SqliteStore } from '@forgejo-fleet/store';
+import { openPostgresStore, openSqliteStore, type Store } from '@forgejo-fleet/store';
 import type { Hono } from 'hono';
 import { type CrashPoint, guardAll, type Life, never } from './crashable.js';
 import type { Random } from './random.js';
@@ -29,7 +30,7 @@ export interface DispatcherProcess {
   readonly life: Life;
   readonly service: DispatchService;
   readonly app: Hono;
-  readonly store: SqliteStore;
+  readonly store: Store;
   reconciling: Promise<void> | undefined;
 }
 
@@ -49,11 +50,19 @@ export function startDispatcherProcess(
     readonly providers: ReadonlyMap<string, Provider>;
     readonly onReconcileRequest: () => void;
     readonly generation: number;
+    /** The store this process runs on, opened by openProcessStore (required for kind postgres). */
+    readonly store?: Store;
   },
 ): DispatcherProcess {
   const life: Life = { dead: false, name: `dispatcher#${deps.generation}` };
   const { config, crash, time } = deps;
-  const store = openSqliteStore(config.store.path);
+  if (deps.store === undefined && config.store.kind !== 'sqlite') {
+    // Never fall back to a SQLite file for a config that names a shared database.
+    throw new Error(
+      `store.kind ${config.store.kind}: open it with openProcessStore(config) and pass it as store`,
+    );
+  }
+  const store = deps.store ?? openSqliteStore(config.store.path);
   const clients = new Map<string, ForgejoClient>(
     config.scopes.map((entry) => [
       entry.key,
@@ -100,6 +109,20 @@ export function startDispatcherProcess(
     requestReconcile: deps.onReconcileRequest,
   }) as unknown as Hono;
   return { life, service, app, store, reconciling: undefined };
+}
+
+/**
+ * Opens the store `config.store` names, as the dispatcher does: several dispatcher processes of
+ * one run share one PostgreSQL database (kind postgres), or a restart reopens the SQLite file.
+ */
+export async function openProcessStore(config: DispatcherConfig): Promise<Store> {
+  if (config.store.kind === 'sqlite') return openSqliteStore(config.store.path);
+  return openPostgresStore({
+    url: config.store.url?.reveal() ?? '',
+    poolMax: config.store.pool_max,
+    statementTimeoutMs: config.store.statement_timeout,
+    tls: { mode: config.store.tls.mode, caFile: config.store.tls.ca_file },
+  });
 }
 
 /** Lets the driver cancel a job right before its runner is registered (a cancel mid-provisioning). */
