@@ -248,6 +248,37 @@ describe('dispatcher + kubernetes provider + fake Kubernetes API', { timeout: 45
     forgejo.cancelJob(job.handle);
   });
 
+  it('why tells why a pod has not started: the kubelet’s ImagePullBackOff and its message', async () => {
+    const job = await dispatch(['k8s']);
+    forgejo.setConcurrencyHeld(job.handle, true);
+    const booting = await until('the pod to be made', () => dispatchIn(job.id, ['booting']));
+    const image = 'registry.example.org/forgejo-fleet-runner-pod:test';
+    kube.setStatus('pods', NS_A, booting.instance_id, {
+      phase: 'Pending',
+      conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: '2026-12-07T20:00:00Z' }],
+      containerStatuses: [
+        {
+          name: 'runner',
+          image,
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` } },
+        },
+      ],
+    });
+
+    const why = (await api('GET', `/v1/dispatches/${job.id}/why`)).body.text as string;
+
+    expect(why).toContain(
+      `vm ${booting.instance_id} not started yet: ImagePullBackOff: Back-off pulling image "${image}"`,
+    );
+    expect((await api('DELETE', `/v1/dispatches/${job.id}`)).status).toBe(200);
+    expect(await settled()).toEqual(NOTHING);
+    forgejo.cancelJob(job.handle);
+  });
+
   it('a namespace quota refusal falls back to the second provider of the route and cools the first down', async () => {
     kube.setQuota(NS_A, { pods: 0 });
     const callsBefore = kube.calls().length;

@@ -86,6 +86,8 @@ export interface Instance {
   readonly createdAt?: number;
   /** The machine choice that was used (instance type, server type, …). */
   readonly machine?: string;
+  /** Why it is not running yet, in the provider's words (a pod's `ImagePullBackOff: …`), for `why`. */
+  readonly note?: string;
 }
 
 export interface CallOptions {

@@ -56,10 +56,34 @@ export function stateOf(object: KubeObject, flavor: Flavor): InstanceState {
   return VMI_STATES[phase] ?? 'unknown';
 }
 
+/** The normal waits of a starting container: nothing an operator needs to hear about. */
+const ROUTINE_WAITS = new Set(['ContainerCreating', 'PodInitializing']);
+const NOTE_MAX = 200;
+
+/**
+ * Why a pending pod is not running, for `why`: a container's waiting reason (`ImagePullBackOff`,
+ * `ErrImagePull`, `CreateContainerConfigError`) or the scheduler's (`Unschedulable`), with its message.
+ */
+export function pendingNote(object: KubeObject): string | undefined {
+  const status = object.status;
+  if (status === null || status === undefined || (status.phase ?? 'Pending') !== 'Pending') return undefined;
+  const waiting = status.containerStatuses
+    .map((c) => c.state?.waiting)
+    .find((w) => w?.reason && !ROUTINE_WAITS.has(w.reason));
+  const unscheduled = status.conditions.find(
+    (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason,
+  );
+  const found = waiting ?? unscheduled;
+  if (!found?.reason) return undefined;
+  const note = found.message ? `${found.reason}: ${found.message}` : found.reason;
+  return note.length > NOTE_MAX ? `${note.slice(0, NOTE_MAX - 1)}…` : note;
+}
+
 export function toInstance(object: KubeObject, flavor: Flavor, machine: string): Instance {
   const { metadata } = object;
   const created =
     metadata.creationTimestamp === undefined ? Number.NaN : Date.parse(metadata.creationTimestamp);
+  const note = flavor === 'pod' && !metadata.deletionTimestamp ? pendingNote(object) : undefined;
   return {
     id: metadata.name,
     name: metadata.annotations[NAME_ANNOTATION] ?? metadata.name,
@@ -67,5 +91,6 @@ export function toInstance(object: KubeObject, flavor: Flavor, machine: string):
     tags: metadataToTags(metadata.labels, metadata.annotations),
     ...(Number.isFinite(created) ? { createdAt: created } : {}),
     machine,
+    ...(note === undefined ? {} : { note }),
   };
 }

@@ -27,6 +27,13 @@ const Condition = z.object({
   message: z.string().nullish(),
 });
 
+/** Only a waiting container's reason is read: why a pod is still Pending. */
+const ContainerStatus = z.object({
+  state: z
+    .object({ waiting: z.object({ reason: z.string().nullish(), message: z.string().nullish() }).nullish() })
+    .nullish(),
+});
+
 /** A Pod or a VirtualMachineInstance: both have a phase and conditions. */
 export const KubeObject = z.object({
   metadata: ObjectMeta,
@@ -35,6 +42,10 @@ export const KubeObject = z.object({
       phase: z.string().nullish(),
       conditions: z
         .array(Condition)
+        .nullish()
+        .transform((c) => c ?? []),
+      containerStatuses: z
+        .array(ContainerStatus)
         .nullish()
         .transform((c) => c ?? []),
     })
