@@ -96,6 +96,41 @@ export interface WriteOptions {
    * happened, or the call must be found again by its tags.
    */
   readonly durable?: boolean;
+  /**
+   * The write is made on behalf of the holder of lease `name` at `epoch` (the HA leader): the
+   * store checks the lease in the write's own transaction and throws FencedWriteError, writing
+   * nothing, when the lease has another epoch now or has expired. Absent: not fenced.
+   */
+  readonly fence?: LeaseFence;
+}
+
+/** Names one term of one lease: the writes of a leader that lost it are refused. */
+export interface LeaseFence {
+  readonly name: string;
+  readonly epoch: number;
+}
+
+/** Options of the writes whose durability is fixed (decisions, the warm pool, retention). */
+export type FenceOptions = Pick<WriteOptions, 'fence'>;
+
+/** What `acquireLease` granted. */
+export interface LeaseGrant {
+  /** The term: new (previous + 1) whenever the lease was free, released or expired. */
+  readonly epoch: number;
+  /** Epoch milliseconds of the store's clock (PostgreSQL: the database server's). */
+  readonly expiresAt: number;
+  /** Who held the lease before this call (null: nobody, ever); the caller itself on a renewal. */
+  readonly previousHolder: string | null;
+}
+
+/** A lease as stored. */
+export interface Lease {
+  readonly name: string;
+  readonly holder: string;
+  readonly epoch: number;
+  readonly expiresAt: number;
+  /** Past `expiresAt` by the store's clock, or released. */
+  readonly expired: boolean;
 }
 
 /** A write that may be lost to a power loss (see WriteOptions.durable). */
@@ -232,6 +267,20 @@ export interface LiveCounts {
   readonly byRouteScope: ReadonlyMap<string, number>;
 }
 
+/** Caps on live dispatches an insert must leave room under (accept-time limits); absent: no cap. */
+export interface LiveLimits {
+  /** All live dispatches (`limits.max_vms`). */
+  readonly total?: number | undefined;
+  /** Live dispatches on the new dispatch's route. */
+  readonly route?: number | undefined;
+  /** Live dispatches on the new dispatch's route in its scope. */
+  readonly routeScope?: number | undefined;
+}
+
+export interface InsertOptions {
+  readonly limits?: LiveLimits;
+}
+
 /** Rows one retention call deleted. */
 export interface PruneResult {
   readonly dispatches: number;
@@ -252,9 +301,15 @@ export interface Store {
   readonly storeId: string;
   /**
    * Writes the intent. When a dispatch with the same handle exists, nothing is written and the
-   * existing record comes back with `created: false` (the idempotency of POST /v1/dispatch).
+   * existing record comes back with `created: false` (the idempotency of POST /v1/dispatch),
+   * whatever the limits. With `limits`, the live dispatches are counted in the insert's own
+   * transaction, serialized with every other limited insert on the database (any number of
+   * replicas), and a reached cap throws LiveLimitError, writing nothing.
    */
-  insert(dispatch: NewDispatch): Promise<{ record: DispatchRecord; created: boolean }>;
+  insert(
+    dispatch: NewDispatch,
+    options?: InsertOptions,
+  ): Promise<{ record: DispatchRecord; created: boolean }>;
   get(id: string): Promise<DispatchRecord | undefined>;
   getByHandle(handle: string): Promise<DispatchRecord | undefined>;
   /**
@@ -279,19 +334,22 @@ export interface Store {
    * Appends to the decision log; the log is never rewritten. Not synced: decisions explain, they
    * are never read back to recover, so a power loss may lose the newest (like the JSONL file).
    */
-  appendDecision(decision: NewDecision): Promise<Decision>;
+  appendDecision(decision: NewDecision, options?: FenceOptions): Promise<Decision>;
   /** Oldest first. */
   listDecisions(query: DecisionQuery): Promise<readonly Decision[]>;
   /** VM time (booting → ended, or now) overlapping [since, now) per route and scope. */
   usage(since: number, now: number): Promise<readonly UsageRow[]>;
   /** Records a warm VM about to be created (state `creating`). */
-  insertWarm(vm: {
-    id: string;
-    route: string;
-    provider: string;
-    secret_hash: string;
-    at: number;
-  }): Promise<WarmVm>;
+  insertWarm(
+    vm: {
+      id: string;
+      route: string;
+      provider: string;
+      secret_hash: string;
+      at: number;
+    },
+    options?: FenceOptions,
+  ): Promise<WarmVm>;
   getWarm(id: string): Promise<WarmVm | undefined>;
   /** Compare-and-set on a warm VM's state, like `transition`. */
   updateWarm(
@@ -300,6 +358,7 @@ export interface Store {
     to: WarmState,
     at: number,
     patch?: WarmPatch,
+    options?: FenceOptions,
   ): Promise<WarmVm | undefined>;
   /**
    * Atomically gives the longest-idle warm VM of `route` to `dispatchId` (idle → claimed), or
@@ -310,6 +369,7 @@ export interface Store {
     dispatchId: string,
     at: number,
     exclude?: { providers: readonly string[] },
+    options?: FenceOptions,
   ): Promise<WarmVm | undefined>;
   /** Every warm VM not yet retired. */
   listWarm(): Promise<readonly WarmVm[]>;
@@ -317,7 +377,17 @@ export interface Store {
    * Deletes ended dispatches (with their transitions), decisions and retired warm VMs last touched
    * before `before`, at most `limit` of each; never a live dispatch or its decisions.
    */
-  prune(before: number, limit: number): Promise<PruneResult>;
+  prune(before: number, limit: number, options?: FenceOptions): Promise<PruneResult>;
+  /**
+   * Takes lease `name` for `holder` for `ttlMs` when it is free, released or expired (a new epoch),
+   * or renews it when `holder` holds it (same epoch); undefined when another holder has it. Time
+   * is the store's: `now` for SQLite (one host), the database server's clock for PostgreSQL, so
+   * replicas whose clocks disagree still agree on who holds it.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<LeaseGrant | undefined>;
+  /** Gives the lease up at once if `holder` holds it at `epoch` (a graceful stop); true if it did. */
+  releaseLease(name: string, holder: string, epoch: number): Promise<boolean>;
+  readLease(name: string, now: number): Promise<Lease | undefined>;
   /** True when the store answers and takes a write (readiness). */
   ping(): Promise<boolean>;
   close(): Promise<void>;
