@@ -48,6 +48,12 @@
             module = self.nixosModules.default;
             testPackage = self.packages.${system}.forgejo-fleet-testing;
           };
+          vm-test-postgres = import ./nix/tests/vm-test.nix {
+            inherit pkgs;
+            module = self.nixosModules.default;
+            testPackage = self.packages.${system}.forgejo-fleet-testing;
+            database = "postgres";
+          };
         }
       );
 

@@ -23,6 +23,13 @@ let
   cfg = config.services.forgejo-fleet;
   yaml = pkgs.formats.yaml { };
 
+  # The dispatcher's store (nix/database.nix): settings, environment, credentials and units.
+  database = import ./database.nix {
+    inherit (cfg.database) kind createLocally;
+    urlFile = if cfg.database.urlFile == null then null else toString cfg.database.urlFile;
+    user = "forgejo-fleet-dispatcher";
+  };
+
   forgejoCfg = config.services.forgejo or { enable = false; };
   forgejoOnHost = forgejoCfg.enable or false;
   forgejoServer = if forgejoOnHost then forgejoCfg.settings.server or { } else { };
@@ -265,6 +272,46 @@ in
       description = "The forgejo-fleet package (bins forgejo-fleet-dispatcher, forgejo-fleet-autoscaler, forgejo-fleet).";
     };
 
+    database = {
+      kind = mkOption {
+        type = types.enum [
+          "sqlite"
+          "postgres"
+        ];
+        default = "sqlite";
+        description = ''
+          The dispatcher's store. `sqlite`: one file in its state directory, one dispatcher.
+          `postgres`: a PostgreSQL database, shared by several dispatchers (docs/ha.md); either
+          on this host (`createLocally`) or elsewhere (`urlFile`). Sets `settings.store`; with
+          `configFile`, write the store block yourself (docs/install-nixos.md).
+        '';
+      };
+
+      createLocally = mkOption {
+        type = types.bool;
+        default = true;
+        description = ''
+          With `kind = "postgres"`: create the database and role `forgejo-fleet-dispatcher` on
+          this host's `services.postgresql` (ensureDatabases, ensureUsers) and connect over the
+          unix socket with peer authentication, so no password exists. The dispatcher unit gets
+          After= and Requires= on postgresql.service. Backups stay the operator's (e.g.
+          services.postgresqlBackup).
+        '';
+      };
+
+      urlFile = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = literalExpression "config.age.secrets.forgejo-fleet-database-url.path";
+        description = ''
+          With `kind = "postgres"` and `createLocally = false`: a file holding
+          `postgres://user:password@host:port/database`, passed as the credential `database-url`
+          (`store.url_file`). TLS follows `settings.store.tls` (verify-full by default). Keep the
+          file out of the Nix store.
+        '';
+      };
+    };
+
     dispatcher = serviceOptions {
       name = "dispatcher";
       defaultEnable = true;
@@ -337,7 +384,11 @@ in
       {
         warnings = storeWarnings "dispatcher" cfg.dispatcher ++ storeWarnings "autoscaler" cfg.autoscaler;
         assertions =
-          lib.concatMap
+          map (message: {
+            assertion = false;
+            inherit message;
+          }) database.errors
+          ++ lib.concatMap
             (name: [
               {
                 assertion =
@@ -356,14 +407,23 @@ in
         environment.systemPackages = [ cfg.package ];
       }
       (mkIf cfg.dispatcher.enable {
-        systemd.services.forgejo-fleet-dispatcher = mkService {
-          name = "dispatcher";
-          scfg = cfg.dispatcher;
-          description = "forgejo-fleet dispatcher (one VM per Forgejo Actions job)";
-          # In-flight provisioning (runner registration, provider create calls) finishes on SIGTERM.
-          stopTimeout = "5min";
-          after = lib.optional forgejoOnHost "forgejo.service";
-        };
+        systemd.services.forgejo-fleet-dispatcher = lib.mkMerge [
+          (mkService {
+            name = "dispatcher";
+            scfg = cfg.dispatcher;
+            description = "forgejo-fleet dispatcher (one VM per Forgejo Actions job)";
+            # In-flight provisioning (runner registration, provider create calls) finishes on SIGTERM.
+            stopTimeout = "5min";
+            after = lib.optional forgejoOnHost "forgejo.service" ++ database.units;
+          })
+          {
+            requires = database.units;
+            environment = database.environment;
+          }
+        ];
+        services.forgejo-fleet.dispatcher.settings.store = lib.mapAttrs (_: lib.mkDefault) database.store;
+        services.forgejo-fleet.dispatcher.credentials = database.credentials;
+        services.postgresql = mkIf (database.postgresql != null) database.postgresql;
         systemd.paths.forgejo-fleet-dispatcher = mkIf (cfg.dispatcher.allowPending && cfg.dispatcher.configFile != null) (
           pendingPath "dispatcher" cfg.dispatcher
         );

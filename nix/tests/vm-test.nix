@@ -1,20 +1,24 @@
 # NixOS VM test: the module starts both services on one machine with the local shell provider
 # (each "VM" is a process running the fake forgejo-runner) against a fake Forgejo, runs the queued
-# jobs, and leaves nothing behind.
+# jobs, and leaves nothing behind. With database = "postgres" the dispatcher's store is a local
+# services.postgresql database (services.forgejo-fleet.database.createLocally, peer authentication).
 #
-#   nix build .#checks.x86_64-linux.vm-test      (needs KVM; add -L for the VM's log)
+#   nix build .#checks.x86_64-linux.vm-test            (needs KVM; add -L for the VM's log)
+#   nix build .#checks.x86_64-linux.vm-test-postgres
 {
   pkgs,
   module ? ../module.nix,
   testPackage ? pkgs.callPackage ../package.nix { withTestTools = true; },
+  database ? "sqlite",
 }:
 let
+  postgres = database == "postgres";
   jobs = 3;
   secrets = "/run/fake-forgejo";
   dispatcherPort = 8080;
 in
 pkgs.testers.runNixOSTest {
-  name = "forgejo-fleet";
+  name = if postgres then "forgejo-fleet-postgres" else "forgejo-fleet";
 
   nodes.machine =
     { pkgs, ... }:
@@ -49,6 +53,10 @@ pkgs.testers.runNixOSTest {
       services.forgejo-fleet = {
         enable = true;
         package = testPackage;
+        database = {
+          kind = database;
+          createLocally = true;
+        };
 
         dispatcher = {
           settings = {
@@ -128,6 +136,20 @@ pkgs.testers.runNixOSTest {
             "test -z \"$(ls -A /var/lib/private/forgejo-fleet-dispatcher/vms/instances)\"", timeout=120
         )
 
+    ${
+      if postgres then
+        ''
+          with subtest("the dispatches are in the local PostgreSQL database, reached by peer authentication"):
+              machine.succeed("systemctl show -p Requires forgejo-fleet-dispatcher | grep -q postgresql.service")
+              count = machine.succeed(
+                  "runuser -u postgres -- psql -d forgejo-fleet-dispatcher -tAc 'SELECT count(*) FROM dispatches'"
+              ).strip()
+              assert count == "${toString jobs}", f"dispatches in PostgreSQL: {count}"
+              machine.fail("test -e /var/lib/private/forgejo-fleet-dispatcher/dispatcher.db")
+        ''
+      else
+        ""
+    }
     with subtest("the HTTP smoke passes against the running pair"):
         machine.succeed(
             "DISPATCHER_URL=http://127.0.0.1:${toString dispatcherPort} "
