@@ -137,7 +137,11 @@ describe('/readyz', () => {
       const text = await res.text();
 
       expect(res.status).toBe(503);
-      expect(JSON.parse(text)).toEqual({ status: 'not ready', checks: { store: 'ok', forgejo: 'failing' } });
+      expect(JSON.parse(text)).toEqual({
+        status: 'not ready',
+        role: 'leader',
+        checks: { store: 'ok', forgejo: 'failing' },
+      });
       // The detail (the Forgejo API's URL and answer) is for the operator's log only.
       expect(h.logs()).toContain('readiness check failing');
       expect(h.logs()).toContain('500');

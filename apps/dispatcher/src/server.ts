@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { DispatcherConfig } from '@forgejo-fleet/config';
 import type { ForgejoClient } from '@forgejo-fleet/forgejo';
 import type { Provider } from '@forgejo-fleet/providers';
@@ -9,6 +10,9 @@ import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { type DecisionFile, openDecisionFile } from './decision-file.js';
 import { forgejoOperation, forgejoResult } from './forgejo-operation.js';
+import { fencedStore, guardDeletes } from './ha/fencing.js';
+import { createLeaderElection, type LeaderElection } from './ha/leader.js';
+import { registerHaMetrics } from './ha/metrics.js';
 import { createAgentApp } from './http/agent-app.js';
 import { createApp } from './http/app.js';
 import { createOpsApp } from './http/ops.js';
@@ -48,6 +52,8 @@ export interface StartOptions {
   readonly decisionLogFile?: boolean;
   /** Overrides the warm VMs' user-data renderer (benchmarks play the agents in-process). */
   readonly warmUserData?: WarmUserData;
+  /** Overrides `ha.lease_ttl` and `ha.renew_every` (tests use sub-second leases). */
+  readonly ha?: { readonly leaseTtlMs: number; readonly renewEveryMs: number };
 }
 
 /** Wires config into a listening dispatcher; `main.ts` and the end-to-end tests both use it. */
@@ -92,10 +98,32 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
       'decision log file unavailable',
     );
   }
+  const clock = options.now ? { now: options.now, sleep: systemClock.sleep } : systemClock;
+  // PostgreSQL: several dispatchers may share the database, so the leader role goes by lease and
+  // its writes and deletes are fenced. SQLite: this dispatcher alone (the file lock), always leader.
+  const election: LeaderElection | undefined =
+    config.store.kind === 'postgres'
+      ? createLeaderElection({
+          store,
+          holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+          ttlMs: options.ha?.leaseTtlMs ?? config.ha.lease_ttl,
+          renewEveryMs:
+            options.ha?.renewEveryMs ?? config.ha.renew_every ?? Math.floor(config.ha.lease_ttl / 3),
+          // Real time even when `now` is pinned: the lease runs out in real time on the server.
+          clock: systemClock,
+          log: log.child({ component: 'ha' }),
+          observer: registerHaMetrics(metrics.registry, 'follower'),
+          // A new leader starts its first pass at once rather than one interval later (called
+          // only once `election.start()` ran, after the reconciler exists).
+          onLeader: () => reconciler.now(),
+        })
+      : undefined;
+  if (election === undefined) registerHaMetrics(metrics.registry, 'leader');
+  const providerFor = options.providerFor ?? providerInstances(config);
   const service = createDispatchService({
     config,
-    store,
-    clock: options.now ? { now: options.now, sleep: systemClock.sleep } : systemClock,
+    store: election ? fencedStore(store, () => election.fence()) : store,
+    clock,
     newId: () => randomDispatchId(),
     log,
     observer: metrics.observer,
@@ -104,7 +132,8 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
       forgejoClients(config, (event) =>
         metrics.forgejoCall(forgejoOperation(event), forgejoResult(event.status)),
       ),
-    providerFor: options.providerFor ?? providerInstances(config),
+    providerFor: election ? guardDeletes(providerFor, election) : providerFor,
+    ...(election ? { leadership: election } : {}),
     ...(decisionFile ? { appendDecisionLine: (line: string) => decisionFile.write(line) } : {}),
     ...(options.warmUserData ? { warmUserData: options.warmUserData } : {}),
   });
@@ -138,6 +167,7 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
     uiTrustForwardedProto: config.ui.trust_forwarded_proto,
   });
 
+  election?.start();
   const server = await listen(app.fetch, config.listen);
   const url = urlOf(server);
   log.info({ url, fleetId: config.fleet_id }, 'dispatcher listening');
@@ -182,6 +212,8 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
       // VMs are left alone (the next start's reconciler picks them up from the store).
       service.stopAccepting();
       await reconciler.stop();
+      // Released before the store closes: a follower takes over at once, not one TTL later.
+      await election?.stop();
       await Promise.all([server, agentServer, opsServer].map((s) => (s ? closeServer(s) : undefined)));
       await service.drain();
       await store.close();

@@ -207,5 +207,7 @@ export type FieldError = z.infer<typeof FieldError>;
 export const Health = z.object({ status: z.literal('ok') });
 export const Readiness = z.object({
   status: z.enum(['ready', 'not ready']),
+  /** leader: this replica runs the reconciler and warm refill (HA); every replica serves the API. */
+  role: z.enum(['leader', 'follower']),
   checks: z.record(z.string(), z.enum(['ok', 'failing'])),
 });

@@ -275,7 +275,11 @@ describe('health', () => {
     expect((await h.app.request('/healthz')).status).toBe(200);
     const ready = await h.app.request('/readyz');
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', forgejo: 'ok' } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      role: 'leader',
+      checks: { store: 'ok', forgejo: 'ok' },
+    });
   });
 
   it('is not ready when Forgejo fails', async () => {

@@ -51,7 +51,7 @@ describe('the served OpenAPI document', () => {
 
   it('documents every route of the ops listener', () => {
     const ops = createOpsApp({
-      service: { ready: async () => ({ ok: true, checks: {} }) },
+      service: { ready: async () => ({ ok: true, checks: {}, role: 'leader' as const }) },
       log: pino({ level: 'silent' }),
       newRequestId: () => 'r1',
     });

@@ -41,7 +41,11 @@ export function opsRoutes(deps: OpsDeps): Hono<AppEnv> {
       checks[name] = state === 'ok' ? 'ok' : 'failing';
       if (state !== 'ok') c.get('log').warn({ check: name, state }, 'readiness check failing');
     }
-    return c.json({ status: result.ok ? 'ready' : 'not ready', checks }, result.ok ? 200 : 503);
+    // The role is one of two fixed words: which replica leads is for operators and load balancers.
+    return c.json(
+      { status: result.ok ? 'ready' : 'not ready', role: result.role, checks },
+      result.ok ? 200 : 503,
+    );
   });
   ops.use(ROUTES.metrics.path, guard);
   on(ops, ROUTES.metrics, async (c) => {

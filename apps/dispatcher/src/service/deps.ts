@@ -5,6 +5,7 @@ import type { Clock } from '@forgejo-fleet/runtime';
 import type { Store } from '@forgejo-fleet/store';
 import type { Logger } from 'pino';
 import type { DecisionLog } from './decision-log.js';
+import type { Leadership } from './leadership.js';
 import type { ServiceObserver } from './observer.js';
 
 /** The runtime kit's clock; tests pass a virtual one. */
@@ -24,4 +25,6 @@ export interface ServiceDeps {
   readonly forgejoFor: (scopeKey: string) => ForgejoClient;
   /** The provider instance with this scope's credential overrides applied. */
   readonly providerFor: (providerName: string, scopeKey: string) => Provider;
+  /** Who runs the reconciler and warm refill (absent: this dispatcher, always; see leadership.ts). */
+  readonly leadership?: Leadership;
 }

@@ -1,6 +1,7 @@
 import { ForgejoApiError, ForgejoNetworkError, parseScope } from '@forgejo-fleet/forgejo';
 import type { ServiceDeps } from './deps.js';
 import { errorSummary } from './errors.js';
+import { leadershipOf, type Role } from './leadership.js';
 
 /**
  * The store takes a write (a probe, so a full disk is "not ready") and Forgejo answers.
@@ -11,7 +12,7 @@ export async function checkReady(
   deps: ServiceDeps,
   accepting: boolean,
   signal?: AbortSignal,
-): Promise<{ ok: boolean; checks: Record<string, string> }> {
+): Promise<{ ok: boolean; checks: Record<string, string>; role: Role }> {
   const checks: Record<string, string> = {};
   checks.store = (await deps.store.ping()) ? 'ok' : 'unavailable';
   if (checks.store !== 'ok') deps.log.warn('store write probe failed: check free disk space and store.path');
@@ -26,7 +27,8 @@ export async function checkReady(
       deps.log.warn({ scope: first.key, err: errorSummary(error) }, 'readiness: Forgejo check failed');
     }
   }
-  return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
+  // A follower is as ready as the leader: every replica serves the API and the agent endpoint.
+  return { ok: Object.values(checks).every((v) => v === 'ok'), checks, role: leadershipOf(deps).role() };
 }
 
 /**

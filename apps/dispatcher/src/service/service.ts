@@ -2,6 +2,7 @@ import { acceptDispatch } from './accept.js';
 import { cancelDispatch } from './cancel.js';
 import { buildCore, type ServiceOptions } from './core.js';
 import { Unavailable } from './errors.js';
+import { leadershipOf } from './leadership.js';
 import { checkReady } from './readiness.js';
 import { readPaths } from './reads.js';
 import { type ReconcileContext, reconcileOnce } from './reconcile/index.js';
@@ -75,7 +76,10 @@ export function createDispatchService(options: ServiceOptions) {
     /** The store takes a write and Forgejo answers (fixed words, see `readiness.ts`). */
     ready: (signal?: AbortSignal) => checkReady(deps, accepting, signal),
 
-    reconcile: (signal?: AbortSignal) => reconcileOnce(deps, reconcileContext, signal),
+    /** One pass on the leader; nothing on a follower (see leadership.ts). */
+    reconcile: async (signal?: AbortSignal): Promise<void> => {
+      await leadershipOf(deps).lead((leading) => reconcileOnce(deps, reconcileContext, leading), signal);
+    },
 
     /** Refuses new dispatches from now on (graceful shutdown); running work continues. */
     stopAccepting(): void {

@@ -336,6 +336,34 @@ export const Reconcile = z.strictObject({
   min_gap: Duration({ min: 0, max: 3_600_000 }).prefault('2s'),
 });
 
+/**
+ * Several dispatchers on one PostgreSQL database: the reconciler, warm refill and sweeps run on
+ * the one holding the lease. Ignored with SQLite (one dispatcher, always the leader).
+ */
+export const Ha = z
+  .strictObject({
+    lease_ttl: Duration({ min: 3_000, max: 300_000 })
+      .prefault('15s')
+      .describe(
+        'kind postgres: the leader lease; a follower takes over within this after the leader stops renewing',
+      ),
+    renew_every: Duration({ min: 1_000, max: 100_000 })
+      .optional()
+      .describe(
+        'kind postgres: how often the lease is renewed (and a follower tries it); default lease_ttl / 3',
+      ),
+  })
+  .superRefine((ha, ctx) => {
+    // Renewing less often than twice per lease loses it to any one slow renewal.
+    if (ha.renew_every !== undefined && ha.renew_every * 2 > ha.lease_ttl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['renew_every'],
+        message: `must be at most half of lease_ttl (${ha.lease_ttl} ms), so one late renewal does not lose the lease`,
+      });
+    }
+  });
+
 export const GlobalLimits = z.strictObject({
   /** Live VMs across every route and scope of this dispatcher. */
   max_vms: z.number().int().min(1).max(100_000).default(100),
@@ -349,6 +377,7 @@ export const DispatcherConfigShape = z.strictObject({
   forgejo: Forgejo,
   runner: RunnerDefaults.prefault({}),
   reconcile: Reconcile.prefault({}),
+  ha: Ha.prefault({}),
   limits: GlobalLimits.prefault({}),
   agent: Agent.optional(),
   ops: Ops.optional(),

@@ -5,6 +5,7 @@ import type { UsageMeter } from '../budgets.js';
 import { type CreateContext, type CreateRequest, createdDecision, createVm, madeVm } from '../create-vm.js';
 import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
+import { leadershipOf } from '../leadership.js';
 import { STORE_TAG } from '../ownership.js';
 import { type Assignment, Mailbox } from './mailbox.js';
 import { hasWarmPool, targetIdle } from './pool-size.js';
@@ -56,12 +57,15 @@ export class WarmPool {
   /**
    * Tops every route's pool up to its target, within the route's and the global VM limits and
    * budgets. Refills run one at a time and count the VMs still being created, so a burst of
-   * assignments cannot overshoot the target.
+   * assignments cannot overshoot the target. Leader's work: a follower's refill does nothing
+   * (the leader's next pass tops the pool up), and the leader's creates carry its lease epoch.
    */
-  refill(): Promise<void> {
-    const next = this.#refills.then(() => this.#refillOnce());
-    this.#refills = next.catch(() => undefined);
-    return next;
+  async refill(): Promise<void> {
+    await leadershipOf(this.deps).lead(() => {
+      const next = this.#refills.then(() => this.#refillOnce());
+      this.#refills = next.catch(() => undefined);
+      return next;
+    });
   }
 
   async #refillOnce(): Promise<void> {
