@@ -179,8 +179,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   // dispatches then costs one narrow index scan plus the rows that changed since the last pass.
   let liveCache = new Map<string, { seq: number; record: DispatchRecord }>();
   const listLiveCached = db.transaction((): DispatchRecord[] => {
-    const versions = statements.listLiveVersions.all() as { id: string; seq: number }[];
-    const stale = versions.filter((v) => liveCache.get(v.id)?.seq !== v.seq).map((v) => v.id);
+    const versions = statements.listLiveVersions.all() as { id: string; seq: number; updated_at: number }[];
+    // A heartbeat (touch) moves updated_at without a transition: it makes a new version too.
+    const stale = versions
+      .filter((v) => {
+        const cached = liveCache.get(v.id);
+        return cached?.seq !== v.seq || cached.record.updated_at !== v.updated_at;
+      })
+      .map((v) => v.id);
     const fresh = new Map<string, DispatchRecord>();
     for (let i = 0; i < stale.length; i += 500) {
       for (const row of statements.getManyById.all(JSON.stringify(stale.slice(i, i + 500)))) {
@@ -279,6 +285,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async countLive() {
       open();
       return foldLiveGroups(statements.countLive.all() as LiveGroup[]);
+    },
+
+    async touch(ids, at) {
+      open();
+      checkTime('at', at);
+      // Lazy (see Store.touch).
+      writing(() => statements.touch.run({ ids: JSON.stringify([...ids]), at }));
     },
 
     async appendDecision(decision, options = {}) {

@@ -7,6 +7,9 @@ import { SELECT_RECORD } from './row.js';
  */
 export const LIVE_STATES_SQL = `('accepted', 'registering', 'provisioning', 'booting', 'running')`;
 
+/** The states a replica works through before a VM exists: the ones a heartbeat (touch) marks. */
+export const BEFORE_BOOTING_SQL = `('accepted', 'registering', 'provisioning')`;
+
 /** The statements of the hot path, prepared once per store (preparing costs more than running). */
 export interface Statements {
   readonly insert: Statement;
@@ -18,6 +21,7 @@ export interface Statements {
   readonly listLiveVersions: Statement;
   readonly getManyById: Statement;
   readonly countLive: Statement;
+  readonly touch: Statement;
   readonly ping: Statement;
   readonly appendDecision: Statement;
   readonly getDecision: Statement;
@@ -59,8 +63,11 @@ export function prepareStatements(db: Database): Statements {
     // Every write appends a transition, so (id, last seq) names a version of a record: the
     // reconciler's snapshot reads only this, and the full rows of records that changed.
     listLiveVersions: db.prepare(`
-      SELECT d.id, (SELECT max(t.seq) FROM transitions t WHERE t.dispatch_id = d.id) AS seq
+      SELECT d.id, (SELECT max(t.seq) FROM transitions t WHERE t.dispatch_id = d.id) AS seq, d.updated_at
         FROM dispatches d WHERE d.state IN ${LIVE_STATES_SQL} ORDER BY d.created_at, d.id`),
+    touch: db.prepare(`
+      UPDATE dispatches SET updated_at = max(updated_at, @at)
+       WHERE id IN (SELECT value FROM json_each(@ids)) AND state IN ${BEFORE_BOOTING_SQL}`),
     getManyById: db.prepare(`${SELECT_RECORD} WHERE d.id IN (SELECT value FROM json_each(?))`),
     // INDEXED BY: without ANALYZE statistics the planner prefers dispatches_by_state plus a sort,
     // ~9x slower at 20,000 live rows; naming the index also fails loudly at prepare if it is gone.

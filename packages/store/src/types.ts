@@ -331,6 +331,13 @@ export interface Store {
   listLive(): Promise<readonly DispatchRecord[]>;
   countLive(): Promise<LiveCounts>;
   /**
+   * A heartbeat of the replica provisioning these dispatches: moves `updated_at` up to `at` for
+   * those still in accepted, registering or provisioning, appending no transition, so another
+   * replica's reconciler sees they are being worked on and does not resume them. Not synced (a
+   * lost heartbeat only lets a resume come sooner, which the create's idempotency key covers).
+   */
+  touch(ids: readonly string[], at: number): Promise<void>;
+  /**
    * Appends to the decision log; the log is never rewritten. Not synced: decisions explain, they
    * are never read back to recover, so a power loss may lose the newest (like the JSONL file).
    */

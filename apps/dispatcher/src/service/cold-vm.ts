@@ -1,5 +1,5 @@
 import type { Route } from '@forgejo-fleet/config';
-import { type DispatchRecord, LAZY_WRITE } from '@forgejo-fleet/store';
+import { type DispatchRecord, isLiveState, LAZY_WRITE } from '@forgejo-fleet/store';
 import type { Logger } from 'pino';
 import {
   type CreateContext,
@@ -83,8 +83,16 @@ async function recordCreated(
     ),
   );
   if (!booting) {
-    // Cancelled while it was made: nothing will ever use this VM.
     const current = await deps.store.get(record.id);
+    if (current !== undefined && isLiveState(current.state) && current.instance_id === instance.id) {
+      // Another replica resumed this dispatch (this one missed its heartbeats) and recorded this
+      // very VM (same idempotency key): it is theirs. Only a runner of our own is left to delete.
+      if (record.runner !== null && record.runner.uuid !== current.runner?.uuid) {
+        await releaseResources(deps, { ...record, provider: null, instance_id: null }, request.log);
+      }
+      return;
+    }
+    // Cancelled while it was made: nothing will ever use this VM.
     await releaseResources(deps, { ...(current ?? record), provider, instance_id: instance.id }, request.log);
     return;
   }

@@ -72,11 +72,15 @@ export function buildCore(options: ServiceOptions): ServiceCore {
           options.timer ?? realTimer,
         )
       : undefined;
-  const provisioning = new InFlight(deps, {
-    ...base,
-    ...(warm ? { warm } : {}),
-    ...(reuse ? { reuse } : {}),
-  });
+  const provisioning = new InFlight(
+    deps,
+    {
+      ...base,
+      ...(warm ? { warm } : {}),
+      ...(reuse ? { reuse } : {}),
+    },
+    options.timer ?? realTimer,
+  );
   return { deps, health, usage, foreign: new ForeignSightings(), warm, reuse, provisioning };
 }
 

@@ -1,6 +1,7 @@
 import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { ServiceDeps } from './deps.js';
 import { errorSummary } from './errors.js';
+import { heartbeat, type Timer } from './heartbeat.js';
 import { type ProvisionContext, provision } from './provision.js';
 
 /**
@@ -9,11 +10,16 @@ import { type ProvisionContext, provision } from './provision.js';
  */
 export class InFlight {
   readonly #work = new Map<string, Promise<void>>();
+  /** Tells the other replicas (their resume step) that this one works on these dispatches. */
+  readonly #heartbeat;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly context: ProvisionContext,
-  ) {}
+    timer: Timer,
+  ) {
+    this.#heartbeat = heartbeat(deps, () => [...this.#work.keys()], timer);
+  }
 
   has(id: string): boolean {
     return this.#work.has(id);
@@ -32,6 +38,7 @@ export class InFlight {
       })
       .finally(() => this.#work.delete(record.id));
     this.#work.set(record.id, work);
+    this.#heartbeat.wake();
   }
 
   /** Waits for the dispatch's provisioning to settle, at most `ms` (a cancel answers either way). */

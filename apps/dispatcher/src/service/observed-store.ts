@@ -28,6 +28,7 @@ function bind(store: Store): Store {
     transition: (...args) => store.transition(...args),
     list: (q) => store.list(q),
     listLive: () => store.listLive(),
+    touch: (ids, at) => store.touch(ids, at),
     countLive: () => store.countLive(),
     appendDecision: (d, options) => store.appendDecision(d, options),
     listDecisions: (q) => store.listDecisions(q),

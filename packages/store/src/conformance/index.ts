@@ -2,6 +2,7 @@ import type { StoreBackend } from './backend.js';
 import { concurrencyCases } from './concurrency.js';
 import { decisionCases } from './decisions.js';
 import { dispatchCases } from './dispatches.js';
+import { heartbeatCases } from './heartbeat.js';
 import { limitCases } from './limits.js';
 import { leaseCases } from './lease.js';
 import { listCases } from './list.js';
@@ -23,5 +24,6 @@ export function storeConformance(backend: StoreBackend): void {
   retentionCases(backend);
   concurrencyCases(backend);
   limitCases(backend);
+  heartbeatCases(backend);
   leaseCases(backend);
 }

@@ -1,4 +1,4 @@
-import { LIVE_STATES_SQL } from '../statements.js';
+import { BEFORE_BOOTING_SQL, LIVE_STATES_SQL } from '../statements.js';
 
 /**
  * The same columns as SQLite's SELECT_RECORD, shaped for the shared row mapping (row.ts): JSON
@@ -42,6 +42,9 @@ export const SQL = {
   getById: `${SELECT_RECORD} WHERE d.id = $1`,
   getByHandle: `${SELECT_RECORD} WHERE d.handle = $1`,
   listLive: `${SELECT_RECORD} WHERE d.state IN ${LIVE_STATES_SQL} ORDER BY d.created_at, d.id`,
+  touch: `
+    UPDATE dispatches SET updated_at = greatest(updated_at, $2)
+     WHERE id = ANY($1::text[]) AND state IN ${BEFORE_BOOTING_SQL}`,
   // Limited inserts (store.ts ACCEPT_LOCK_CLASS): one at a time per schema, until commit.
   acceptLock: 'SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))',
   countLive: `

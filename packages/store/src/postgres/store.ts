@@ -325,6 +325,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return guarded(async () => foldLiveGroups((await pool.query<LiveGroup>(SQL.countLive)).rows));
     },
 
+    async touch(ids, at) {
+      open();
+      checkTime('at', at);
+      await guarded(() => transaction((db) => db.query(SQL.touch, [[...ids], at]), true));
+    },
+
     async appendDecision(decision, options = {}) {
       open();
       checkTime('at', decision.at);

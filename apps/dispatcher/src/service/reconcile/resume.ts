@@ -11,8 +11,11 @@ import { endDispatch } from './end-dispatch.js';
 import { retryBackoff } from './pickup-timeout.js';
 
 /**
- * Dispatches stuck before `booting` that no one in this process works on (the dispatcher crashed
- * or restarted mid-way, or a pickup retry is due) are taken up again:
+ * Dispatches stuck before `booting` that no replica works on (the dispatcher crashed or restarted
+ * mid-way, or a pickup retry is due) are taken up again. "No replica": not in this process's
+ * in-flight set, and untouched for the grace: a replica provisioning a dispatch moves its
+ * `updated_at` every HEARTBEAT_MS (heartbeat.ts), so only one that stopped beating (died, or is
+ * paused past the grace) has its work resumed here:
  *   accepted, registering → provisioning runs again (a leftover registration is deleted first);
  *   provisioning → if a VM tagged with the dispatch exists it is adopted, otherwise the dispatch
  *   registers a fresh runner (the old token was never stored) and creates again under the same
