@@ -1,5 +1,3 @@
-import type { ServiceDeps } from './deps.js';
-
 export type Role = 'leader' | 'follower';
 
 /**
@@ -24,6 +22,6 @@ export const ALWAYS_LEADER: Leadership = {
   lead: (work, signal) => work(signal ?? NEVER),
 };
 
-export function leadershipOf(deps: Pick<ServiceDeps, 'leadership'>): Leadership {
+export function leadershipOf(deps: { readonly leadership?: Leadership | undefined }): Leadership {
   return deps.leadership ?? ALWAYS_LEADER;
 }
