@@ -48,6 +48,9 @@ export async function acceptDispatch(
   const now = deps.clock.now();
   try {
     await checkLimits(deps, route.name, route.limits, scopeKey);
+    // Budgets compare VM time already spent (shared in the store) with the cap; an accept spends
+    // nothing, so there is nothing to reserve in the insert's transaction, and N replicas
+    // overshoot a budget by exactly what one would: what the running VMs go on to spend.
     await guards.usage.check(deps, route.name, scopeKey);
     checkProvidersAvailable(deps, guards.health, route.providers, scopeKey, now);
   } catch (error) {
