@@ -1,3 +1,4 @@
+export { checkLiveLimits, exceededLimit, LiveLimitError, type LiveLimitKind } from './accept-limits.js';
 export {
   COPIED_TABLES,
   type CopiedTable,
@@ -7,7 +8,6 @@ export {
   copySqliteToPostgres,
   TargetNotEmptyError,
 } from './copy-to-postgres.js';
-export { checkLiveLimits, exceededLimit, type LiveLimitKind, LiveLimitError } from './accept-limits.js';
 export { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
 export {
   CorruptRecordError,

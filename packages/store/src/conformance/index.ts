@@ -3,8 +3,8 @@ import { concurrencyCases } from './concurrency.js';
 import { decisionCases } from './decisions.js';
 import { dispatchCases } from './dispatches.js';
 import { heartbeatCases } from './heartbeat.js';
-import { limitCases } from './limits.js';
 import { leaseCases } from './lease.js';
+import { limitCases } from './limits.js';
 import { listCases } from './list.js';
 import { retentionCases } from './retention.js';
 import { warmCases } from './warm.js';
@@ -23,7 +23,7 @@ export function storeConformance(backend: StoreBackend): void {
   warmCases(backend);
   retentionCases(backend);
   concurrencyCases(backend);
+  leaseCases(backend);
   limitCases(backend);
   heartbeatCases(backend);
-  leaseCases(backend);
 }
