@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createMetrics } from '@forgejo-fleet/autoscaler';
-import { createDispatcherMetrics } from '@forgejo-fleet/dispatcher';
+import { createDispatcherMetrics, registerHaMetrics } from '@forgejo-fleet/dispatcher';
 import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -64,6 +64,8 @@ async function realNames(): Promise<Set<string>> {
     listWarm: async () => [],
     listLive: async () => [],
   });
+  // The HA series join the dispatcher's registry at start (server.ts), on SQLite too.
+  registerHaMetrics(dispatcher.registry, 'leader');
   return new Set([
     ...(await exported(dispatcher.registry)),
     ...(await exported(createMetrics().registry)),
