@@ -2,6 +2,7 @@ import { bootstrapFromConfig, renderUserData } from '@forgejo-fleet/cloud-init';
 import type { Route } from '@forgejo-fleet/config';
 import { parseScope } from '@forgejo-fleet/forgejo';
 import { type DispatchRecord, LAZY_WRITE, type WarmVm } from '@forgejo-fleet/store';
+import type { Logger } from 'pino';
 import type { UsageMeter } from './budgets.js';
 import { createColdVm } from './cold-vm.js';
 import type { CreateContext } from './create-vm.js';
@@ -13,7 +14,11 @@ import { releaseResources } from './release.js';
 import { claimPatch, type ReuseClaim, resumedClaim, takeParked } from './reuse/claim.js';
 import type { ReuseDesk } from './reuse/desk.js';
 import { rebuildForDispatch } from './reuse/rebuild.js';
+import { runnerPrefix } from './runner-prefix.js';
+import { wentCold } from './warm/claims.js';
 import type { WarmPool } from './warm/pool.js';
+
+export { runnerPrefix } from './runner-prefix.js';
 
 export interface ProvisionContext extends CreateContext {
   readonly usage: UsageMeter;
@@ -59,6 +64,28 @@ export async function provision(
     if (!released.ok) return; // the reconciler resumes it on a later pass
   }
 
+  // A server kept for reuse is claimed in the `provisioning` write, before any call touches it:
+  // after a crash the dispatch resumes the rebuild of that server under the same key, never another.
+  const reuse: ReuseClaim | undefined =
+    resumedClaim(registering) ??
+    (context.reuse === undefined ? undefined : takeParked(deps, context.reuse, record, route));
+
+  if (context.warm && route.warm && record.handle !== null && reuse === undefined && !wentCold(registering)) {
+    // The claim comes before any runner: the replica that gets the agent's poll registers it.
+    const vm = await context.warm.claim(registering, route);
+    if (vm) {
+      await awaitAgent(deps, context.warm, { record: registering, vm, log });
+      return;
+    }
+    await deps.decisions.record({
+      kind: 'fallback',
+      reason: `no idle warm vm on route ${route.name}; creating a cold one`,
+      dispatch_id: record.id,
+      route: route.name,
+      scope: record.scope,
+    });
+  }
+
   const name = instanceName(runnerPrefix(config, route), record.id);
   let registered: { id: number; uuid: string; token: string };
   try {
@@ -68,6 +95,7 @@ export async function provision(
       description: runnerDescription(config.fleet_id, record.id, store.storeId),
     });
   } catch (error) {
+    if (reuse?.parked !== undefined) context.reuse?.giveBack(reuse.parked);
     deps.observer.error('forgejo');
     log.warn({ err: errorSummary(error) }, 'runner registration failed');
     await store.transition(record.id, ['registering'], 'failed', clock.now(), {
@@ -76,11 +104,6 @@ export async function provision(
     return;
   }
   const runner = { id: registered.id, uuid: registered.uuid, name };
-  // A server kept for reuse is claimed in this same write, before any call touches it: after a
-  // crash the dispatch resumes the rebuild of that server under the same key, never another.
-  const reuse: ReuseClaim | undefined =
-    resumedClaim(registering) ??
-    (context.reuse === undefined ? undefined : takeParked(deps, context.reuse, record, route));
   // Synced (the default): provider.create follows, and the VM it makes must find its dispatch
   // in `provisioning` after any crash, a power loss included, to be adopted by its tag.
   const provisioning = await store.transition(record.id, ['registering'], 'provisioning', clock.now(), {
@@ -91,21 +114,6 @@ export async function provision(
     if (reuse?.parked !== undefined) context.reuse?.giveBack(reuse.parked);
     await releaseResources(deps, { ...record, runner, provider: null, instance_id: null }, log);
     return;
-  }
-
-  if (context.warm && route.warm && record.handle !== null && reuse === undefined) {
-    const vm = await context.warm.claim(provisioning, route);
-    if (vm) {
-      await assignWarm(deps, context.warm, { record: provisioning, route, vm, registered, log });
-      return;
-    }
-    await deps.decisions.record({
-      kind: 'fallback',
-      reason: `no idle warm vm on route ${route.name}; creating a cold one`,
-      dispatch_id: record.id,
-      route: route.name,
-      scope: record.scope,
-    });
   }
 
   const userData = renderUserData(
@@ -131,57 +139,26 @@ export async function provision(
   });
 }
 
-/** Gives the job to a claimed warm VM: the record points at it, then its agent gets the job. */
-async function assignWarm(
+/**
+ * The dispatch claimed a warm VM: it waits in `provisioning` without a runner (the claim is the
+ * VM's `dispatch_id`) for the VM's agent, whose poll on any replica hands the job over; when that
+ * poll is held here, at once.
+ */
+async function awaitAgent(
   deps: ServiceDeps,
   pool: WarmPool,
-  params: {
-    record: DispatchRecord;
-    route: Route;
-    vm: WarmVm;
-    registered: { id: number; uuid: string; token: string };
-    log: ServiceDeps['log'];
-  },
+  params: { record: DispatchRecord; vm: WarmVm; log: Logger },
 ): Promise<void> {
-  const { record, route, vm, registered, log } = params;
-  const booting = await deps.store.transition(record.id, ['provisioning'], 'booting', deps.clock.now(), {
-    provider: vm.provider,
-    instance_id: vm.instance_id,
-    machine: vm.machine,
-    hourly_price: vm.hourly_price,
-    reason: `warm vm ${vm.id} assigned`,
+  const { record, vm, log } = params;
+  const waiting = await deps.store.transition(record.id, ['registering'], 'provisioning', deps.clock.now(), {
+    runner: null,
+    reason: `warm vm ${vm.id} claimed; waiting for its agent`,
   });
-  if (!booting) {
+  if (!waiting) {
     // Cancelled in between: the claimed VM can never serve another job.
-    const current = (await deps.store.get(record.id)) ?? record;
-    await releaseResources(deps, { ...current, provider: vm.provider, instance_id: vm.instance_id }, log);
     await pool.retire(vm, 'its dispatch was cancelled before the handoff');
     return;
   }
-  pool.assign(vm, {
-    instance_url: deps.config.forgejo.instance_url,
-    runner: { uuid: registered.uuid, token: registered.token, name: record.runner?.name ?? '' },
-    handle: record.handle ?? '',
-    labels: [...route.runner_labels],
-    job_timeout_seconds: Math.round(route.timeouts.job / 1000),
-  });
-  const readyFor = vm.ready_at === null ? 0 : deps.clock.now() - vm.ready_at;
-  await deps.decisions.record({
-    kind: 'assign',
-    reason: `warm vm ${vm.id} (${vm.instance_id}) assigned; it was idle for ${Math.round(readyFor / 1000)} s`,
-    dispatch_id: record.id,
-    route: route.name,
-    scope: record.scope,
-    provider: vm.provider,
-    choice: vm.machine,
-    cost: vm.hourly_price,
-  });
-  log.info({ warmId: vm.id, instanceId: vm.instance_id }, 'warm vm assigned');
-  void pool
-    .refill()
-    .catch((error: unknown) => log.warn({ err: errorSummary(error) }, 'warm pool refill failed'));
-}
-
-export function runnerPrefix(config: ServiceDeps['config'], route: Route): string {
-  return route.runner?.name_prefix ?? config.runner.name_prefix ?? config.fleet_id;
+  log.info({ warmId: vm.id, instanceId: vm.instance_id }, 'warm vm claimed');
+  await pool.handOffHeld(vm);
 }

@@ -1,10 +1,11 @@
 import type { Instance } from '@forgejo-fleet/providers';
-import type { DispatchRecord } from '@forgejo-fleet/store';
+import type { DispatchRecord, WarmVm } from '@forgejo-fleet/store';
 import { isUp } from '../create-vm.js';
 import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
 import { instanceName, vmName } from '../names.js';
-import { runnerPrefix } from '../provision.js';
+import { runnerPrefix } from '../runner-prefix.js';
+import { claimMovedAt, WARM_CLAIM_GRACE_MS, WARM_TAKEN_BACK, waitsForWarm } from '../warm/claims.js';
 import { leftQueue, runnerTookAJob } from './cancelled.js';
 import { RECONCILE, type ReconcileContext, type Step, untouched, type World } from './context.js';
 import { endDispatch } from './end-dispatch.js';
@@ -19,9 +20,17 @@ import { retryBackoff } from './pickup-timeout.js';
  *   accepted, registering → provisioning runs again (a leftover registration is deleted first);
  *   provisioning → if a VM tagged with the dispatch exists it is adopted, otherwise the dispatch
  *   registers a fresh runner (the old token was never stored) and creates again under the same
- *   idempotency key, so a create that did reach the cloud cannot make a second VM.
+ *   idempotency key, so a create that did reach the cloud cannot make a second VM;
+ *   provisioning without a runner (waiting for a claimed warm VM's agent) → left alone while the
+ *   claim is fresh; a stale one is taken back: the VM is retired first (so no poll can take it on
+ *   any replica), then the dispatch goes cold and the VM is deleted.
  */
 export const resumeStuck: Step = async (deps, ctx, world) => {
+  let warm: Promise<readonly WarmVm[]> | undefined;
+  const warmVms = () => {
+    warm ??= deps.store.listWarm();
+    return warm;
+  };
   for (const record of untouched(world)) {
     if (record.state !== 'accepted' && record.state !== 'registering' && record.state !== 'provisioning')
       continue;
@@ -43,7 +52,8 @@ export const resumeStuck: Step = async (deps, ctx, world) => {
       continue;
     }
     world.touched.add(record.id);
-    if (record.state === 'provisioning') await resumeProvisioning(deps, ctx, world, record);
+    if (waitsForWarm(record)) await takeBackWarmClaim(deps, ctx, world, record, await warmVms());
+    else if (record.state === 'provisioning') await resumeProvisioning(deps, ctx, world, record);
     else {
       deps.log.info({ dispatchId: record.id, state: record.state }, 'resuming a stuck dispatch');
       ctx.startProvision(record);
@@ -94,6 +104,61 @@ async function resumeProvisioning(
     reason: 'resumed after a restart: no VM found, registering a fresh runner',
   });
   if (again) ctx.startProvision(again);
+}
+
+async function takeBackWarmClaim(
+  deps: ServiceDeps,
+  ctx: ReconcileContext,
+  world: World,
+  record: DispatchRecord,
+  warm: readonly WarmVm[],
+): Promise<void> {
+  const claims = warm.filter(
+    (vm) => vm.dispatch_id === record.id && (vm.state === 'claimed' || vm.state === 'assigned'),
+  );
+  // Its agent (or a handoff under way on some replica) may still take it.
+  if (claims.some((vm) => world.now - claimMovedAt(vm) <= WARM_CLAIM_GRACE_MS)) return;
+  const why = 'its agent never took the job it was claimed for';
+  for (const vm of claims) {
+    const retired = await deps.store.updateWarm(vm.id, [vm.state], 'retired', deps.clock.now(), {
+      reason: why,
+    });
+    if (retired === undefined) return; // it moved meanwhile: look again next pass
+  }
+  const cold = await deps.store.transition(record.id, ['provisioning'], 'registering', deps.clock.now(), {
+    reason: WARM_TAKEN_BACK,
+  });
+  for (const vm of claims) await deleteTakenBack(deps, record, vm, why);
+  if (cold) {
+    deps.log.info(
+      { dispatchId: record.id, warmVms: claims.map((vm) => vm.id) },
+      'stale warm claim taken back',
+    );
+    ctx.startProvision(cold);
+  }
+}
+
+/** A failed delete is left to the orphan sweep: the VM carries its (now retired) pool id. */
+async function deleteTakenBack(deps: ServiceDeps, record: DispatchRecord, vm: WarmVm, why: string) {
+  if (vm.instance_id === null) return;
+  try {
+    await deps.providerFor(vm.provider, '').delete(vm.instance_id);
+  } catch (error) {
+    deps.log.warn(
+      { warmId: vm.id, err: errorSummary(error) },
+      'warm vm delete failed; the orphan sweep retries',
+    );
+    return;
+  }
+  await deps.decisions.record({
+    kind: 'delete',
+    reason: `warm vm ${vm.id} (${vm.instance_id}) deleted: ${why}`,
+    dispatch_id: record.id,
+    route: vm.route,
+    scope: record.scope,
+    provider: vm.provider,
+    choice: vm.machine,
+  });
 }
 
 function findTagged(

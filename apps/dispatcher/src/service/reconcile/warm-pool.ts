@@ -1,5 +1,6 @@
 import type { Instance } from '@forgejo-fleet/providers';
 import type { WarmVm } from '@forgejo-fleet/store';
+import { claimMovedAt, recordsVm, WARM_CLAIM_GRACE_MS, waitsForWarm } from '../warm/claims.js';
 import { hasWarmPool } from '../warm/pool-size.js';
 import { RECONCILE, type Step, type World } from './context.js';
 
@@ -11,7 +12,9 @@ const HOUR_MS = 3_600_000;
  * The pool's own lifecycle: a VM whose agent never checked in within the route's boot timeout, an
  * idle VM past `max_idle_age` (or about to start another paid hour), a VM that vanished or powered
  * off, and VMs of a route that no longer has a pool are retired; a VM whose dispatch ended is
- * retired (the dispatch already deleted it). Then every pool is topped up.
+ * retired (the dispatch already deleted it). A claimed VM its dispatch never recorded is deleted
+ * once that dispatch ended or moved on without it (the handoff never happened); one whose
+ * dispatch still waits for it is the resume step's to take back. Then every pool is topped up.
  */
 export const warmPool: Step = async (deps, ctx, world) => {
   const pool = ctx.warm;
@@ -36,7 +39,15 @@ async function judge(
     const record = await deps.store.get(vm.dispatch_id);
     const ended = record === undefined || ['finished', 'failed', 'cancelled'].includes(record.state);
     // Its dispatch owns the VM now and deleted it when it ended: only the record is left to close.
-    return ended ? { reason: `its dispatch ${vm.dispatch_id} ended`, deleteVm: false } : undefined;
+    if (record !== undefined && recordsVm(record, vm)) {
+      return ended ? { reason: `its dispatch ${vm.dispatch_id} ended`, deleteVm: false } : undefined;
+    }
+    if (ended) return { reason: `its dispatch ${vm.dispatch_id} ended before taking it` };
+    if (waitsForWarm(record)) return undefined;
+    // Claimed before its dispatch moved to provisioning, or by a try the dispatch has left behind.
+    return world.now - claimMovedAt(vm) > WARM_CLAIM_GRACE_MS
+      ? { reason: `its dispatch ${vm.dispatch_id} never took it` }
+      : undefined;
   }
   const age = world.now - vm.created_at;
   if (vm.state === 'creating') {

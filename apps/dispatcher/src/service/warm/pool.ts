@@ -7,7 +7,9 @@ import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
 import { leadershipOf } from '../leadership.js';
 import { STORE_TAG } from '../ownership.js';
-import { type Assignment, Mailbox } from './mailbox.js';
+import { WARM_RECHECK_MS } from './claims.js';
+import { type HandoffResult, handOff } from './handoff.js';
+import { Mailbox, type PollAnswer } from './mailbox.js';
 import { hasWarmPool, targetIdle } from './pool-size.js';
 import { hashSecret, newAgentSecret, newWarmId, secretMatches } from './secrets.js';
 
@@ -19,9 +21,7 @@ export type WarmUserData = (params: {
   agentUrl: string;
 }) => string;
 
-export type PollAnswer =
-  | { readonly status: 200; readonly assignment: Assignment }
-  | { readonly status: 204 | 401 | 410 | 429 };
+export type { PollAnswer } from './mailbox.js';
 
 /** Compared against when the VM is unknown or its secret is used up, so every refusal costs one hash. */
 const NO_SECRET_HASH = '0'.repeat(64);
@@ -36,11 +36,13 @@ export interface PoolContext extends CreateContext {
 
 /**
  * The warm pools of every route: creates VMs ahead of demand, answers their agents' polls, gives
- * an idle VM to a dispatch at most once (the store's atomic claim), and hands the agent its job.
+ * an idle VM to a dispatch at most once (the store's atomic claim), and hands the agent its job
+ * on whichever replica its poll reaches (handoff.ts).
  */
 export class WarmPool {
   readonly mailbox = new Mailbox();
   readonly #creating = new Map<string, { route: string; work: Promise<void> }>();
+  readonly #handoffs = new Set<Promise<unknown>>();
   #refills: Promise<void> = Promise.resolve();
 
   constructor(
@@ -106,16 +108,22 @@ export class WarmPool {
     return this.deps.store.claimWarm(route.name, record.id, this.deps.clock.now(), { providers: excluded });
   }
 
-  /** Gives the claimed VM's agent its job (now, or at its next poll). */
-  assign(vm: WarmVm, assignment: Assignment): void {
-    this.mailbox.deliver(vm.id, assignment);
+  /**
+   * A claim was just stored: when the VM's agent has a poll held on this replica, its job is
+   * handed over now and this resolves once it is; otherwise the agent's next look at the store
+   * (its held poll's recheck or its next poll, on any replica) hands it over.
+   */
+  async handOffHeld(vm: WarmVm): Promise<void> {
+    await this.mailbox.ring(vm.id, () => this.#handOff(vm).then(asAnswer));
   }
 
   /**
    * One agent poll: checks the VM's one-time secret, records the check-in, waits for a job. An
    * unknown VM, a wrong secret and a used one all answer 401 after the same lookup and hash, so
    * a caller without the secret learns nothing about which VMs exist. `admit` runs once the secret
-   * matched (the endpoint's rate limits for proven VMs); false answers 429.
+   * matched (the endpoint's rate limits for proven VMs); false answers 429. While it holds, the
+   * poll looks at the store every WARM_RECHECK_MS: a claim made on another replica is found
+   * there, one made here rings at once.
    */
   async poll(vmId: string, secret: string, signal?: AbortSignal, admit?: () => boolean): Promise<PollAnswer> {
     const { store, clock, config } = this.deps;
@@ -134,20 +142,50 @@ export class WarmPool {
       const ready = await store.updateWarm(vm.id, ['booting'], 'idle', clock.now());
       if (ready) this.deps.log.info({ warmId: vm.id, route: vm.route }, 'warm vm ready');
     }
-    const assignment = await this.mailbox.wait(vm.id, hold, this.timer, signal);
-    if (assignment === undefined) {
-      const now = await store.getWarm(vm.id);
-      // Claimed, but the assignment died with a restart: this VM can never get its job.
-      if (now?.state === 'claimed' && now.claimed_at !== null && clock.now() - now.claimed_at > hold) {
-        return { status: 410 };
-      }
-      return { status: 204 };
+    if (vm.state === 'claimed') {
+      const now = await this.#handOff(vm);
+      if (now !== 'not-yet') return now;
     }
-    const assigned = await store.updateWarm(vm.id, ['claimed'], 'assigned', clock.now(), {
-      burn_secret: true,
+    let holding = true;
+    const endHold = this.timer(() => {
+      holding = false;
+      this.mailbox.nudge(vm.id);
+    }, hold);
+    try {
+      for (;;) {
+        const wake = await this.mailbox.wait(vm.id, Math.min(hold, WARM_RECHECK_MS), this.timer, signal);
+        if (wake.kind === 'handed') return await wake.answer;
+        if (wake.kind === 'stop') return { status: 204 };
+        const answer = await this.#recheck(vm.id);
+        if (answer !== undefined) return answer;
+        if (!holding) return { status: 204 };
+      }
+    } finally {
+      endHold();
+    }
+  }
+
+  /** The store's word on a held VM: its job (claimed), 410 (gone to another poll, retired), or wait on. */
+  async #recheck(vmId: string): Promise<PollAnswer | undefined> {
+    const vm = await this.deps.store.getWarm(vmId);
+    if (vm === undefined || vm.state === 'retired' || vm.state === 'assigned') return { status: 410 };
+    if (vm.state !== 'claimed') return undefined;
+    const answer = await this.#handOff(vm);
+    return answer === 'not-yet' ? undefined : answer;
+  }
+
+  /** One handoff (handoff.ts), tracked so that drain() waits for it. */
+  #handOff(vm: WarmVm): Promise<HandoffResult> {
+    const work = handOff(this.deps, vm, {
+      retire: (taken, reason) => this.retire(taken, reason),
+      refill: () =>
+        void this.refill().catch((error: unknown) =>
+          this.deps.log.warn({ err: errorSummary(error) }, 'warm pool refill failed'),
+        ),
     });
-    if (!assigned) return { status: 410 };
-    return { status: 200, assignment };
+    const tracked = work.catch(() => undefined).finally(() => this.#handoffs.delete(tracked));
+    this.#handoffs.add(tracked);
+    return work;
   }
 
   /** Kills a pool VM (if it was made) and retires its record. */
@@ -157,7 +195,7 @@ export class WarmPool {
     instance?: Instance,
     options: { deleteVm: boolean } = { deleteVm: true },
   ): Promise<void> {
-    this.mailbox.forget(vm.id);
+    this.mailbox.nudge(vm.id);
     const id = options.deleteVm ? (instance?.id ?? vm.instance_id) : null;
     if (id !== null) {
       try {
@@ -184,9 +222,11 @@ export class WarmPool {
     }
   }
 
-  /** Waits for pool VMs being created (shutdown, tests). */
+  /** Waits for pool VMs being created and handoffs under way (shutdown, tests). */
   async drain(): Promise<void> {
-    while (this.#creating.size > 0) await Promise.all([...this.#creating.values()].map((c) => c.work));
+    while (this.#creating.size > 0 || this.#handoffs.size > 0) {
+      await Promise.all([...[...this.#creating.values()].map((c) => c.work), ...this.#handoffs]);
+    }
   }
 
   #start(route: Route): void {
@@ -250,4 +290,9 @@ export class WarmPool {
     if (!booting)
       await this.retire({ ...vm, instance_id: instance.id }, 'retired while it was created', instance);
   }
+}
+
+/** A handoff rung from a claim: `not-yet` cannot happen there (the dispatch has moved on), but reads as "nothing yet". */
+function asAnswer(result: HandoffResult): PollAnswer {
+  return result === 'not-yet' ? { status: 204 } : result;
 }
