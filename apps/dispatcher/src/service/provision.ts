@@ -1,5 +1,4 @@
 import { bootstrapFromConfig, renderUserData } from '@forgejo-fleet/cloud-init';
-import type { Route } from '@forgejo-fleet/config';
 import { parseScope } from '@forgejo-fleet/forgejo';
 import { type DispatchRecord, LAZY_WRITE, type WarmVm } from '@forgejo-fleet/store';
 import type { Logger } from 'pino';
