@@ -269,6 +269,10 @@ describe('dispatcher + kubernetes provider + fake Kubernetes API', { timeout: 45
       ],
     });
 
+    // Before a pass has seen the pod's status, why has nothing to say of it (and asks no provider).
+    const before = (await api('GET', `/v1/dispatches/${job.id}/why`)).body.text as string;
+    expect(before).not.toContain('not started yet');
+    await reconcile();
     const why = (await api('GET', `/v1/dispatches/${job.id}/why`)).body.text as string;
 
     expect(why).toContain(

@@ -4,6 +4,7 @@ import { createDecisionLog } from './decision-log.js';
 import type { ServiceDeps } from './deps.js';
 import { ForeignSightings } from './foreign-sightings.js';
 import { InFlight } from './in-flight.js';
+import { InstanceNotes } from './instance-notes.js';
 import { observedStore } from './observed-store.js';
 import { NO_OBSERVER, type ServiceObserver } from './observer.js';
 import { ProviderCounts } from './provider-counts.js';
@@ -30,6 +31,7 @@ export interface ServiceCore {
   readonly health: ProviderHealth;
   readonly usage: UsageMeter;
   readonly foreign: ForeignSightings;
+  readonly notes: InstanceNotes;
   /** The warm pools (absent when no route has one or the agent endpoint is off). */
   readonly warm: WarmPool | undefined;
   /** Servers kept for paid-hour reuse (absent when no route has `reuse.paid_hour`). */
@@ -81,7 +83,16 @@ export function buildCore(options: ServiceOptions): ServiceCore {
     },
     options.timer ?? realTimer,
   );
-  return { deps, health, usage, foreign: new ForeignSightings(), warm, reuse, provisioning };
+  return {
+    deps,
+    health,
+    usage,
+    foreign: new ForeignSightings(),
+    notes: new InstanceNotes(),
+    warm,
+    reuse,
+    provisioning,
+  };
 }
 
 /** One limiter per provider, sized by its `create_concurrency`, made on first use. */

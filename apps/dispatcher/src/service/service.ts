@@ -30,6 +30,7 @@ export function createDispatchService(options: ServiceOptions) {
     deleted: new Map(),
     lastRegistrationSweep: Number.NEGATIVE_INFINITY,
     foreign: core.foreign,
+    notes: core.notes,
     usage,
     ...(warm ? { warm } : {}),
     ...(core.reuse ? { reuse: core.reuse } : {}),

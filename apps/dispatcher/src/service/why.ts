@@ -2,6 +2,7 @@ import type { Decision, DispatchRecord } from '@forgejo-fleet/store';
 import type { UsageMeter } from './budgets.js';
 import type { ServiceDeps } from './deps.js';
 import type { ForeignSightings } from './foreign-sightings.js';
+import type { InstanceNotes } from './instance-notes.js';
 import type { ProviderHealth } from './provider-health.js';
 import { enteredAt, firstEnteredAt } from './reconcile/context.js';
 import { retryBackoff } from './reconcile/pickup-timeout.js';
@@ -15,7 +16,7 @@ import { explainRevive } from './why-revive.js';
  */
 export async function explainDispatch(
   deps: ServiceDeps,
-  guards: { health: ProviderHealth; usage: UsageMeter; foreign?: ForeignSightings },
+  guards: { health: ProviderHealth; usage: UsageMeter; foreign?: ForeignSightings; notes?: InstanceNotes },
   asked: string,
   record: DispatchRecord | undefined,
   caller: Caller = INTERNAL,
@@ -96,7 +97,10 @@ export async function explainDispatch(
     const missed = decisions.find((d) => d.kind === 'fallback' && d.reason.startsWith('no idle warm vm'));
     lines.push(`vm: cold create${missed ? ' (the warm pool had no idle VM)' : ''} — ${cold.reason}`);
   }
-  const note = record.state === 'booting' ? await instanceNote(deps, record) : undefined;
+  const note =
+    record.state === 'booting' && record.provider !== null && record.instance_id !== null
+      ? guards.notes?.get(record.provider, record.instance_id)
+      : undefined;
   if (note !== undefined) lines.push(`vm ${record.instance_id} not started yet: ${note}`);
 
   const snapshot = guards.health.snapshot(now);
@@ -131,27 +135,6 @@ export async function explainDispatch(
 }
 
 type Route = ServiceDeps['config']['routes'][number];
-
-/** `why` waits this long for the provider's word on a VM; the rest of the text needs no provider. */
-const NOTE_WAIT_MS = 3_000;
-
-/** The provider's word on a VM that has not started its runner (a pod's `ImagePullBackOff`), if any. */
-async function instanceNote(deps: ServiceDeps, record: DispatchRecord): Promise<string | undefined> {
-  if (record.provider === null || record.instance_id === null) return undefined;
-  const stop = new AbortController();
-  try {
-    const get = deps
-      .providerFor(record.provider, record.scope)
-      .get(record.instance_id, { signal: stop.signal });
-    const late = deps.clock.sleep(NOTE_WAIT_MS, stop.signal).then(() => undefined);
-    return (await Promise.race([get, late]))?.note;
-  } catch {
-    // Best effort: a provider that does not answer leaves the explanation as the store has it.
-    return undefined;
-  } finally {
-    stop.abort();
-  }
-}
 
 function timers(
   record: DispatchRecord,

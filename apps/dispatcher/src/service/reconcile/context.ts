@@ -3,6 +3,7 @@ import type { DispatchRecord } from '@forgejo-fleet/store';
 import type { UsageMeter } from '../budgets.js';
 import type { ServiceDeps } from '../deps.js';
 import type { ForeignSightings } from '../foreign-sightings.js';
+import type { InstanceNotes } from '../instance-notes.js';
 import type { ReuseDesk } from '../reuse/desk.js';
 import type { WarmPool } from '../warm/pool.js';
 
@@ -69,6 +70,8 @@ export interface ReconcileContext {
   lastPrune?: number;
   /** Another store's VMs and registrations seen lately (log once per window; `why`; the gauge). */
   readonly foreign?: ForeignSightings;
+  /** What the providers said of VMs that have not started, for `why`. */
+  readonly notes?: InstanceNotes;
   /** The warm pools, when any route has one. */
   readonly warm?: WarmPool;
   /** Today's budgets (revived dispatches respect them like new ones). */

@@ -6,6 +6,7 @@ import type { ReconcileContext, Step } from './context.js';
 import { finishGone } from './finish.js';
 import { reportForeign } from './foreign.js';
 import { lifetimeCap } from './lifetime.js';
+import { rememberNotes } from './notes.js';
 import { observe } from './observe.js';
 import { reapOrphans } from './orphans.js';
 import { pickupTimeout } from './pickup-timeout.js';
@@ -36,6 +37,7 @@ const STEPS: readonly [string, Step][] = [
   ['orphans', reapOrphans],
   ['stale-registrations', sweepRegistrations],
   ['foreign', reportForeign],
+  ['notes', rememberNotes],
   ['warm-pool', warmPool],
   ['retention', pruneRetention],
 ];
