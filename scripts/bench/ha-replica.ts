@@ -6,14 +6,18 @@
  *
  *   fork('scripts/bench/ha-replica.ts', [], { env: { BENCH_PG_URL, BENCH_FORGEJO_URL, BENCH_FORGEJO_TOKEN, BENCH_CLIENT_TOKEN } })
  *     → `{ op: 'listening', url }`, then `{ op: 'created', at }` per create (epoch ms, sub-ms);
- *     on `{ op: 'close' }` (or the parent's exit) it closes the dispatcher and exits.
+ *     on `{ op: 'close' }` it answers `{ op: 'closed', cpu_ms, store_ms, store_calls }` (this
+ *     process's CPU time and the time its calls waited on the store since it listened), closes the
+ *     dispatcher and exits.
  */
 import { performance } from 'node:perf_hooks';
 import { parseDispatcherConfig } from '@forgejo-fleet/config';
 import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
 import { DEFAULT_CHOICE, type Instance, type InstanceSpec, type Provider } from '@forgejo-fleet/providers';
+import { openPostgresStore } from '@forgejo-fleet/store';
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import { timedStore } from './ha-timed-store.js';
 
 const Env = z.object({
   BENCH_PG_URL: z.string().url(),
@@ -63,8 +67,17 @@ const config = parseDispatcherConfig(
     env: { PG_URL: env.BENCH_PG_URL, FT: env.BENCH_FORGEJO_TOKEN, CT: env.BENCH_CLIENT_TOKEN },
   },
 );
+const timed = timedStore(
+  await openPostgresStore({
+    url: env.BENCH_PG_URL,
+    poolMax: config.store.pool_max,
+    statementTimeoutMs: config.store.statement_timeout,
+    tls: { mode: 'disable' },
+  }),
+);
 const dispatcher = await startDispatcher({
   config,
+  store: timed.store,
   log: createLogger('silent'),
   providerFor: () => provider,
   reconcileIntervalMs: 3_600_000,
@@ -75,6 +88,13 @@ let closing = false;
 async function close(): Promise<void> {
   if (closing) return;
   closing = true;
+  const cpu = process.cpuUsage(listeningCpu);
+  send({
+    op: 'closed',
+    cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+    store_ms: Math.round(timed.timing.ms),
+    store_calls: timed.timing.calls,
+  });
   await dispatcher.close();
   process.exit(0);
 }
@@ -82,4 +102,7 @@ process.on('message', (raw) => {
   if (z.object({ op: z.literal('close') }).safeParse(raw).success) void close();
 });
 process.on('disconnect', () => void close());
+// The figures count from here: start-up (tsx, migrations) is not the burst's.
+const listeningCpu = process.cpuUsage();
+timed.timing.reset();
 send({ op: 'listening', url: dispatcher.url });

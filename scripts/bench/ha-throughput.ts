@@ -32,6 +32,12 @@ const DEADLINE_MS = 180_000;
 
 const Listening = z.object({ op: z.literal('listening'), url: z.string().url() });
 const Created = z.object({ op: z.literal('created'), at: z.number() });
+const Closed = z.object({
+  op: z.literal('closed'),
+  cpu_ms: z.number(),
+  store_ms: z.number(),
+  store_calls: z.number(),
+});
 
 const Options = z.object({
   jobs: z.coerce.number().int().min(1).max(100_000),
@@ -148,7 +154,7 @@ async function burst(replicas: number, dbUrl: string) {
   const creates = created.length;
   const lastCreate = Math.max(...created);
   for (const pool of pools) await pool.close();
-  await Promise.all(children.map((child) => closed(child)));
+  const figures = await Promise.all(children.map((child) => closed(child)));
   await forgejo.close();
   if (creates !== jobs.length) throw new Error(`${replicas} replica(s): ${creates}/${jobs.length} creates`);
   const acceptSeconds = (lastAccepted - start) / 1000;
@@ -158,6 +164,12 @@ async function burst(replicas: number, dbUrl: string) {
     all_accepted_ms: Math.round(lastAccepted - start),
     last_create_ms: Math.round(lastCreate - start),
     creates,
+    // From each replica's 'listening' to its close, summed over the replicas.
+    replicas_cpu_ms: figures.reduce((sum, f) => sum + (f?.cpu_ms ?? 0), 0),
+    replicas_store_wait_ms: figures.reduce((sum, f) => sum + (f?.store_ms ?? 0), 0),
+    store_calls_per_job: +(figures.reduce((sum, f) => sum + (f?.store_calls ?? 0), 0) / jobs.length).toFixed(
+      1,
+    ),
   };
 }
 
@@ -174,10 +186,16 @@ function listening(child: ChildProcess, created: number[]): Promise<string> {
   });
 }
 
-function closed(child: ChildProcess): Promise<void> {
+/** Closes the replica; its figures, or undefined when it had exited already. */
+function closed(child: ChildProcess): Promise<z.infer<typeof Closed> | undefined> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
+    if (child.exitCode !== null) return resolve(undefined);
+    let figures: z.infer<typeof Closed> | undefined;
+    child.on('message', (raw) => {
+      const parsed = Closed.safeParse(raw);
+      if (parsed.success) figures = parsed.data;
+    });
+    child.once('exit', () => resolve(figures));
     child.send({ op: 'close' });
   });
 }
