@@ -3,7 +3,7 @@ import type { Store } from '@forgejo-fleet/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { never } from '../../__fixtures__/lifecycle-world.js';
 import { RECONCILE } from '../reconcile/context.js';
-import { pass, reuseWorld, type Wrappers } from './test-world.js';
+import { pass, reuseWorld, type Wrappers } from './__fixtures__/test-world.js';
 
 const CALLER = { name: 'autoscaler', scopes: '*' as const };
 const MINUTE = 60_000;

@@ -1,7 +1,7 @@
 import type { ForgejoClient } from '@forgejo-fleet/forgejo';
 import type { Provider } from '@forgejo-fleet/providers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pass, reuseWorld } from './test-world.js';
+import { pass, reuseWorld } from './__fixtures__/test-world.js';
 
 const CALLER = { name: 'autoscaler', scopes: '*' as const };
 const MINUTE = 60_000;

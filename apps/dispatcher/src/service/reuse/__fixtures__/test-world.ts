@@ -7,10 +7,10 @@ import { createProvider, type Provider } from '@forgejo-fleet/providers';
 import { virtualClock } from '@forgejo-fleet/runtime/testing';
 import { openSqliteStore, type Store } from '@forgejo-fleet/store';
 import { startFakeForgejo, startFakeHetzner } from '@forgejo-fleet/testkit';
-import { seedAcme, sequentialIds } from '../../__fixtures__/world-parts.js';
-import { createLogger } from '../../logger.js';
-import { forgejoClients } from '../../wiring.js';
-import { createDispatchService, type DispatchService } from '../service.js';
+import { seedAcme, sequentialIds } from '../../../__fixtures__/world-parts.js';
+import { createLogger } from '../../../logger.js';
+import { forgejoClients } from '../../../wiring.js';
+import { createDispatchService, type DispatchService } from '../../service.js';
 
 export interface Wrappers {
   readonly store?: (store: Store) => Store;
