@@ -1,0 +1,60 @@
+/**
+ * The HA chaos run's short form (part of `npm test`; `npm run chaos:ha` is the full one): three
+ * dispatcher and two autoscaler processes on one PostgreSQL, 150 jobs, one SIGKILL of the leader,
+ * the leader frozen past its lease in the middle of its work and thawed, one PostgreSQL restart.
+ *
+ * Needs PostgreSQL as every PostgreSQL test does (skipped locally without FORGEJO_FLEET_TEST_PG_URL,
+ * failing in CI), but runs on a throwaway cluster of its own: restarting the shared one would cut
+ * the connections of the other test files running beside it.
+ */
+import { describePostgres } from '@forgejo-fleet/store/testing';
+import { expect, it } from 'vitest';
+import { type ChaosHaReport, runChaosHa } from './run.js';
+
+const SEED = Number(process.env.CHAOS_HA_SEED ?? 3);
+const JOBS = 150;
+
+describePostgres(`HA chaos, ${JOBS} jobs, seed ${SEED}`, () => {
+  let report: ChaosHaReport;
+
+  it('runs every job through a leader kill, a frozen leader and a PostgreSQL restart', async () => {
+    report = await runChaosHa({
+      seed: SEED,
+      jobs: JOBS,
+      jobsPerSecond: 4,
+      faults: { leaderKills: 1, replicaKills: 0, pauses: 1, postgresRestarts: 1 },
+      settleMs: 60_000,
+    });
+
+    expect(report.jobs.enqueued).toBe(JOBS);
+    expect(report.faults).toEqual({ leader_kills: 1, replica_kills: {}, pauses: 1, postgres_restarts: 1 });
+    expect(report.jobs).toMatchObject({ succeeded: JOBS, without_vm: [], unfinished: [] });
+  }, 170_000);
+
+  it('never made a second pod for one job handle', () => {
+    expect(report.vms.duplicates).toEqual([]);
+    expect(report.vms.created).toBe(JOBS);
+  });
+
+  it('left no pod, Secret or runner registration behind', () => {
+    expect(report.leaks).toEqual({ pods: [], secrets: [], registrations: [] });
+  });
+
+  it('failed over: another replica took the lease, in the metrics and the logs', () => {
+    expect(report.failovers.metrics_sum).toBeGreaterThanOrEqual(1);
+    expect(report.failovers.from_logs).toBeGreaterThanOrEqual(1);
+    expect(report.failovers.last_epoch).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refused the thawed leader: fenced writes or a lost leadership, and no delete it sent stale', () => {
+    const [pause] = report.fencing.pauses;
+    expect(pause?.taken_over).toBe(true);
+    expect(pause?.frozen_ms).toBeGreaterThan(report.setup.lease_ttl_ms as number);
+    expect((pause?.fenced_writes_refused ?? 0) + (pause?.leadership_lost_errors ?? 0)).toBeGreaterThan(0);
+    expect(report.fencing.stale_deletes).toBe(0);
+  });
+
+  it('holds every invariant of the report', () => {
+    expect(Object.entries(report.invariants).filter(([, held]) => !held)).toEqual([]);
+  });
+});
