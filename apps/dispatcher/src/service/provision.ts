@@ -10,7 +10,7 @@ import { errorSummary } from './errors.js';
 import { instanceName, vmName } from './names.js';
 import { runnerDescription } from './ownership.js';
 import { releaseResources } from './release.js';
-import { claimPatch, type ReuseClaim, resumedClaim, takeParked } from './reuse/claim.js';
+import { claimPatch, type ReuseClaim, resumedClaim, takeParked, writeClaim } from './reuse/claim.js';
 import type { ReuseDesk } from './reuse/desk.js';
 import { rebuildForDispatch } from './reuse/rebuild.js';
 import { runnerPrefix } from './runner-prefix.js';
@@ -65,11 +65,17 @@ export async function provision(
 
   // A server kept for reuse is claimed in the `provisioning` write, before any call touches it:
   // after a crash the dispatch resumes the rebuild of that server under the same key, never another.
-  const reuse: ReuseClaim | undefined =
+  const claimed: ReuseClaim | undefined =
     resumedClaim(registering) ??
     (context.reuse === undefined ? undefined : takeParked(deps, context.reuse, record, route));
 
-  if (context.warm && route.warm && record.handle !== null && reuse === undefined && !wentCold(registering)) {
+  if (
+    context.warm &&
+    route.warm &&
+    record.handle !== null &&
+    claimed === undefined &&
+    !wentCold(registering)
+  ) {
     // The claim comes before any runner: the replica that gets the agent's poll registers it.
     const vm = await context.warm.claim(registering, route);
     if (vm) {
@@ -94,7 +100,7 @@ export async function provision(
       description: runnerDescription(config.fleet_id, record.id, store.storeId),
     });
   } catch (error) {
-    if (reuse?.parked !== undefined) context.reuse?.giveBack(reuse.parked);
+    if (claimed?.parked !== undefined) context.reuse?.giveBack(claimed.parked);
     deps.observer.error('forgejo');
     log.warn({ err: errorSummary(error) }, 'runner registration failed');
     await store.transition(record.id, ['registering'], 'failed', clock.now(), {
@@ -105,10 +111,24 @@ export async function provision(
   const runner = { id: registered.id, uuid: registered.uuid, name };
   // Synced (the default): provider.create follows, and the VM it makes must find its dispatch
   // in `provisioning` after any crash, a power loss included, to be adopted by its tag.
-  const provisioning = await store.transition(record.id, ['registering'], 'provisioning', clock.now(), {
-    runner,
-    ...(reuse === undefined ? {} : claimPatch(reuse)),
-  });
+  const toProvisioning = (claim: ReuseClaim | undefined) =>
+    store.transition(record.id, ['registering'], 'provisioning', clock.now(), {
+      runner,
+      ...(claim === undefined ? {} : claimPatch(claim)),
+    });
+  let reuse = claimed;
+  let provisioning: DispatchRecord | undefined;
+  const taken = claimed?.parked;
+  if (claimed !== undefined && taken !== undefined && context.reuse !== undefined) {
+    const claim = await writeClaim(deps, context.reuse, { ...claimed, parked: taken }, () =>
+      toProvisioning(claimed),
+    );
+    if (claim.written) provisioning = claim.result;
+    else {
+      reuse = undefined;
+      provisioning = await toProvisioning(undefined);
+    }
+  } else provisioning = await toProvisioning(claimed);
   if (!provisioning) {
     if (reuse?.parked !== undefined) context.reuse?.giveBack(reuse.parked);
     await releaseResources(deps, { ...record, runner, provider: null, instance_id: null }, log);

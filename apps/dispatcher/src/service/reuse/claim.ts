@@ -1,6 +1,7 @@
 import type { Route } from '@forgejo-fleet/config';
-import type { DispatchPatch, DispatchRecord } from '@forgejo-fleet/store';
+import { type DispatchPatch, type DispatchRecord, FencedWriteError } from '@forgejo-fleet/store';
 import type { ServiceDeps } from '../deps.js';
+import { leadershipOf } from '../leadership.js';
 import type { ReuseDesk } from './desk.js';
 import { paidHourLeft } from './paid-hour.js';
 import type { Parked } from './parked.js';
@@ -22,12 +23,14 @@ export interface ReuseClaim {
  * first, so the others keep theirs for later jobs.
  */
 export function takeParked(
-  deps: Pick<ServiceDeps, 'providerFor' | 'clock'>,
+  deps: Pick<ServiceDeps, 'providerFor' | 'clock' | 'leadership'>,
   desk: ReuseDesk,
   record: Pick<DispatchRecord, 'scope'>,
   route: Route,
 ): ReuseClaim | undefined {
   if (!route.reuse.paid_hour) return undefined;
+  // Only the leader parks and takes kept servers: a follower's desk may be an old term's.
+  if (leadershipOf(deps).role() !== 'leader') return undefined;
   const now = deps.clock.now();
   const parked = desk.take(
     (p) =>
@@ -85,4 +88,36 @@ export function claimPatch(claim: ReuseClaim): DispatchPatch {
         ? `resuming the rebuild of server ${claim.instanceId}`
         : `rebuilding server ${claim.instanceId} of dispatch ${claim.parked.dispatchId} for this job`,
   };
+}
+
+/**
+ * Writes a dispatch's `provisioning` step with a claim just taken off the desk, as the leader:
+ * in the leader's fence (the store refuses it once another replica holds the lease) and only
+ * while no live dispatch records that server (a desk filled in an earlier term may be stale, and
+ * another replica may have claimed it since). Between terms the lease is held by one replica at
+ * a time and a term's claims are taken off one desk synchronously, so a kept server is claimed
+ * by one dispatch. `written: false`: nothing was written; the dispatch goes on without reuse.
+ */
+export async function writeClaim<T>(
+  deps: Pick<ServiceDeps, 'store' | 'leadership'>,
+  desk: ReuseDesk,
+  claim: ReuseClaim & { readonly parked: Parked },
+  write: () => Promise<T>,
+): Promise<{ written: true; result: T } | { written: false }> {
+  type Outcome = { written: true; result: T } | { written: false; elsewhere: boolean };
+  let outcome: Outcome | undefined;
+  try {
+    outcome = await leadershipOf(deps).lead(async (): Promise<Outcome> => {
+      const live = await deps.store.listLive();
+      if (live.some((r) => r.provider === claim.provider && r.instance_id === claim.instanceId))
+        return { written: false, elsewhere: true };
+      return { written: true, result: await write() };
+    });
+  } catch (error) {
+    if (!(error instanceof FencedWriteError)) throw error;
+  }
+  if (outcome?.written) return outcome;
+  if (outcome?.elsewhere) desk.withdraw(claim.parked);
+  else desk.giveBack(claim.parked);
+  return { written: false };
 }
