@@ -3,6 +3,7 @@ import { UnsupportedSchemaError } from '../errors.js';
 import type { Migration, MigrationResult } from '../migrations.js';
 import { LIVE_STATES_SQL } from '../statements.js';
 import { DISPATCH_STATES, WARM_STATES } from '../types.js';
+import { DISPATCH_FUNCTIONS_V3 } from './dispatch-functions.js';
 
 const quoted = (values: readonly string[]) => values.map((value) => `'${value}'`).join(', ');
 
@@ -120,6 +121,11 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         expires_at bigint NOT NULL
       );
     `,
+  },
+  {
+    version: 3,
+    name: 'one-round-trip insert and transition functions',
+    sql: DISPATCH_FUNCTIONS_V3,
   },
 ];
 

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { BEFORE_BOOTING_SQL, LIVE_STATES_SQL } from '../statements.js';
 
 /**
@@ -13,40 +14,27 @@ export const SELECT_RECORD = `
             FROM transitions t WHERE t.dispatch_id = d.id) AS transitions
     FROM dispatches d`;
 
+/** The record's columns as the functions of migration 3 return them (dispatch-functions.ts). */
+const RECORD_COLUMNS = `id, handle, scope, labels, route, client, job, state, runner, provider, instance_id,
+         error, machine, hourly_price, retries, created_at, updated_at, transitions`;
+
 export const SQL = {
-  // No conflict target: a clash on id or on handle writes nothing, and store.ts tells them apart.
-  insert: `
-    INSERT INTO dispatches (id, handle, scope, labels, route, client, job, state, created_at, updated_at)
-    VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, 'accepted', $8, $8)
-    ON CONFLICT DO NOTHING
-    RETURNING id`,
-  // Runs in the transaction that wrote or locked the dispatch row, so max(seq) cannot race.
-  appendTransition: `
-    INSERT INTO transitions (dispatch_id, seq, state, at, reason)
-    SELECT $1, coalesce(max(seq), -1) + 1, $2, $3, $4 FROM transitions WHERE dispatch_id = $1`,
-  // The compare-and-set: the row lock makes a racing transition wait, then re-check the state.
-  // A $n::boolean flag says whether a patch field is present (null clears it, absent keeps it).
-  transition: `
-    UPDATE dispatches
-       SET state = $3,
-           updated_at = greatest(updated_at, $4),
-           runner = CASE WHEN $5::boolean THEN $6::jsonb ELSE runner END,
-           provider = CASE WHEN $7::boolean THEN $8 ELSE provider END,
-           instance_id = CASE WHEN $9::boolean THEN $10 ELSE instance_id END,
-           error = CASE WHEN $11::boolean THEN $12 ELSE error END,
-           machine = CASE WHEN $13::boolean THEN $14 ELSE machine END,
-           hourly_price = CASE WHEN $15::boolean THEN $16::double precision ELSE hourly_price END,
-           retries = CASE WHEN $17::boolean THEN $18::integer ELSE retries END
-     WHERE id = $1 AND state = ANY($2::text[])
-    RETURNING id`,
+  // One round trip: lock, handle check, count, insert, history row, read back (migration 3).
+  insertDispatch: `
+    SELECT outcome, live_total, live_route, live_route_scope, ${RECORD_COLUMNS}
+      FROM fleet_insert_dispatch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+  // One round trip: fence check, compare-and-set under the row lock, history row, read back. A
+  // $n boolean flag says whether a patch field is present (null clears it, absent keeps it).
+  transitionDispatch: `
+    SELECT outcome, ${RECORD_COLUMNS}
+      FROM fleet_transition_dispatch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                                     $15, $16, $17, $18, $19, $20, $21, $22)`,
   getById: `${SELECT_RECORD} WHERE d.id = $1`,
   getByHandle: `${SELECT_RECORD} WHERE d.handle = $1`,
   listLive: `${SELECT_RECORD} WHERE d.state IN ${LIVE_STATES_SQL} ORDER BY d.created_at, d.id`,
   touch: `
     UPDATE dispatches SET updated_at = greatest(updated_at, $2)
      WHERE id = ANY($1::text[]) AND state IN ${BEFORE_BOOTING_SQL}`,
-  // Limited inserts (store.ts ACCEPT_LOCK_CLASS): one at a time per schema, until commit.
-  acceptLock: 'SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))',
   countLive: `
     SELECT route, scope, count(*)::integer AS n FROM dispatches
      WHERE state IN ${LIVE_STATES_SQL}
@@ -55,7 +43,8 @@ export const SQL = {
     INSERT INTO decisions (at, kind, dispatch_id, route, scope, provider, choice, attempt,
                            error_class, cost, reason)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-    RETURNING *`,
+    RETURNING seq, at, kind, dispatch_id, route, scope, provider, choice, attempt, error_class, cost,
+              reason`,
   // As SQLite's usage statement (statements.ts): VM time from the first `booting` until the end
   // (or now), clipped to [since, now), plus warm VMs from creation until claimed or retired.
   usage: `
@@ -101,3 +90,26 @@ export const SQL = {
   ensureStoreId: "INSERT INTO meta (key, value) VALUES ('store_id', $1) ON CONFLICT (key) DO NOTHING",
   storeId: "SELECT value FROM meta WHERE key = 'store_id'",
 } as const;
+
+/**
+ * The statements of the hot path, run as node-postgres named queries: each connection parses and
+ * plans one once, then only binds. A named statement's result columns are fixed when prepared,
+ * so these list their columns instead of `*` (a newer replica's migration adding a column must
+ * not break an older one's prepared statements during a rolling upgrade). Behind a pooler,
+ * named statements need session pooling or PgBouncer ≥ 1.21 with max_prepared_statements set.
+ */
+const PREPARED = [
+  'getById',
+  'getByHandle',
+  'countLive',
+  'insertDispatch',
+  'transitionDispatch',
+  'appendDecision',
+] as const;
+
+export type PreparedStatement = (typeof PREPARED)[number];
+
+/** A named query of SQL[statement]: one name per text, so a connection never sees a name twice. */
+export function prepared(statement: PreparedStatement, values: unknown[]): pg.QueryConfig {
+  return { name: `fleet_${statement}`, text: SQL[statement], values };
+}

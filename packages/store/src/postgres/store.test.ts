@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:net';
 import pg from 'pg';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { newDispatch, T0 } from '../__fixtures__/dispatch.js';
-import { StoreUnavailableError, UnsupportedSchemaError } from '../errors.js';
+import { FencedWriteError, StoreUnavailableError, UnsupportedSchemaError } from '../errors.js';
 import type { Migration } from '../migrations.js';
 import { describePostgres } from '../testing/postgres.js';
+import { LAZY_WRITE } from '../types.js';
 import { LATEST_POSTGRES_SCHEMA_VERSION, migratePostgres, POSTGRES_MIGRATIONS } from './migrations.js';
 import { openPostgresStore, type PostgresStore } from './store.js';
 
@@ -144,6 +145,76 @@ describePostgres('postgres store', (db) => {
 
     expect(rows).toEqual([
       { labels: ['linux', 'x64'], runner: { id: 1, uuid: 'u', name: 'n' }, created_at: String(T0) },
+    ]);
+  });
+
+  it.each([
+    ['an insert with limits', (s: PostgresStore) => s.insert(newDispatch('d2'), { limits: { total: 5 } })],
+    ['a transition', (s: PostgresStore) => s.transition('d1', ['accepted'], 'registering', T0 + 1)],
+    [
+      'a lazy transition',
+      (s: PostgresStore) => s.transition('d1', ['accepted'], 'registering', T0 + 1, {}, LAZY_WRITE),
+    ],
+    [
+      'a fenced transition',
+      (s: PostgresStore) =>
+        s.transition('d1', ['accepted'], 'failed', T0 + 1, {}, { fence: { name: 'leader', epoch: 1 } }),
+    ],
+  ])('writes %s in one round trip, as a prepared statement', async (_name, write) => {
+    const store = await open();
+    await store.insert(newDispatch('d1'));
+    await store.acquireLease('leader', 'r1', 60_000, T0);
+    const queries = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      await write(store);
+
+      expect(queries).toHaveBeenCalledTimes(1);
+      expect(queries.mock.calls[0]?.[0]).toMatchObject({ name: expect.stringMatching(/^fleet_/) });
+    } finally {
+      queries.mockRestore();
+    }
+  });
+
+  it('reports a fenced transition as FencedWriteError, writing nothing', async () => {
+    const store = await open();
+    await store.insert(newDispatch('d1'));
+
+    const error = await store
+      .transition('d1', ['accepted'], 'failed', T0 + 1, {}, { fence: { name: 'leader', epoch: 1 } })
+      .catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(FencedWriteError);
+    expect(await store.get('d1')).toMatchObject({ state: 'accepted', transitions: [{ state: 'accepted' }] });
+  });
+
+  it('commits exactly the lazy writes with synchronous_commit off, on a reused connection too', async () => {
+    const schema = await db.schema();
+    // One connection, so a setting that outlived its transaction would show on the next write.
+    const store = await open({ schema, poolMax: 1 });
+    await db.sql(`CREATE TABLE ${schema}.commit_modes (state text, mode text)`);
+    await db.sql(`
+      CREATE FUNCTION ${schema}.note_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO ${schema}.commit_modes VALUES (NEW.state, current_setting('synchronous_commit'));
+        RETURN NEW;
+      END $$`);
+    await db.sql(
+      `CREATE TRIGGER note AFTER INSERT ON ${schema}.transitions FOR EACH ROW EXECUTE FUNCTION ${schema}.note_commit_mode()`,
+    );
+
+    await store.insert(newDispatch('d1'), { limits: {} });
+    await store.transition('d1', ['accepted'], 'registering', T0 + 1, {}, LAZY_WRITE);
+    await store.transition('d1', ['registering'], 'provisioning', T0 + 2);
+    await store.transition('d1', ['provisioning'], 'booting', T0 + 3, {}, LAZY_WRITE);
+    await store.transition('d1', ['booting'], 'running', T0 + 4, {}, { durable: true });
+
+    const { rows } = await db.sql(`SELECT state, mode FROM ${schema}.commit_modes`);
+    expect(rows).toEqual([
+      { state: 'accepted', mode: 'on' },
+      { state: 'registering', mode: 'off' },
+      { state: 'provisioning', mode: 'on' },
+      { state: 'booting', mode: 'off' },
+      { state: 'running', mode: 'on' },
     ]);
   });
 

@@ -2,10 +2,10 @@ import type pg from 'pg';
 import { checkLiveLimits, exceededLimit, type LiveLimits } from '../accept-limits.js';
 import { checkDecisionKind, checkPruneLimit, checkState, checkTime, checkWarmStates } from '../arguments.js';
 import { decisionRow, toDecision } from '../decision-row.js';
-import { DispatchConflictError, StoreClosedError, StoreError } from '../errors.js';
+import { DispatchConflictError, FencedWriteError, StoreClosedError, StoreError } from '../errors.js';
 import { checkFence, checkLeaseArguments, checkLeaseName } from '../lease.js';
 import { toPage } from '../list-query.js';
-import { foldLiveGroups, type LiveGroup } from '../live-counts.js';
+import { foldLiveGroups, type LiveGroup, routeScopeKey } from '../live-counts.js';
 import { randomStoreId } from '../meta.js';
 import type { MigrationResult } from '../migrations.js';
 import { jobToJson, runnerToJson, toRecord } from '../row.js';
@@ -13,6 +13,7 @@ import type {
   DispatchPatch,
   DispatchRecord,
   LeaseFence,
+  LiveCounts,
   NewDispatch,
   Store,
   UsageRow,
@@ -24,7 +25,7 @@ import { guarded } from './errors.js';
 import { acquireLease, checkFenceHolds, readLease, releaseLease } from './lease.js';
 import { migratePostgres } from './migrations.js';
 import { decisionQuery, listQuery } from './queries.js';
-import { SQL } from './sql.js';
+import { prepared, SQL } from './sql.js';
 import { updateWarm, WARM_SQL } from './warm.js';
 
 export interface PostgresStoreOptions {
@@ -83,14 +84,29 @@ async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release
 
 class Rollback extends Error {}
 
+/** What `fleet_insert_dispatch` answers (dispatch-functions.ts): an outcome, the counts, the row. */
+interface InsertRow {
+  readonly outcome: 'created' | 'held' | 'refused' | 'conflict';
+  readonly live_total: number | null;
+  readonly live_route: number | null;
+  readonly live_route_scope: number | null;
+}
+
 /**
- * Limited inserts take this transaction-scoped advisory lock (with the schema's hash, as the
- * migrations' lock): one at a time per store, on every replica, from the count to the commit.
- * One fixed key rather than one per route because the global cap spans every route; an accept
- * holds it for a few milliseconds, far below our request rates. SERIALIZABLE would also be
- * exact, but every conflict would cost a rollback and a retry loop here.
+ * The cap the insert found reached, named by the shared rule (accept-limits.ts) from the counts
+ * the function saw under the lock: the refusal reads the same whichever backend or check made it.
  */
-const ACCEPT_LOCK_CLASS = 0x66_66_61_63; // "ffac"
+function refusal(row: InsertRow, dispatch: NewDispatch, limits: LiveLimits | undefined): StoreError {
+  const counts: LiveCounts = {
+    total: row.live_total ?? 0,
+    byRoute: new Map([[dispatch.route, row.live_route ?? 0]]),
+    // Per scope alone is no cap (LiveLimits), so the function does not count it.
+    byScope: new Map(),
+    byRouteScope: new Map([[routeScopeKey(dispatch.route, dispatch.scope), row.live_route_scope ?? 0]]),
+  };
+  const refused = limits === undefined ? undefined : exceededLimit(counts, dispatch, limits);
+  return refused ?? new StoreError(`insert of dispatch ${dispatch.id} was refused with room under every cap`);
+}
 
 /**
  * The shared store for several replicas: one PostgreSQL database behind a connection pool.
@@ -174,37 +190,19 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     return fence === undefined ? work(pool) : transaction(work, false, fence);
   }
 
-  async function one(db: Queryable, text: string, values: unknown[]): Promise<DispatchRecord | undefined> {
-    const { rows } = await db.query(text, values);
+  async function one(db: Queryable, query: pg.QueryConfig): Promise<DispatchRecord | undefined> {
+    const { rows } = await db.query(query);
     return rows[0] === undefined ? undefined : toRecord(rows[0]);
-  }
-
-  async function mustGet(db: Queryable, id: string): Promise<DispatchRecord> {
-    const record = await one(db, SQL.getById, [id]);
-    // Unreachable inside the transaction that just wrote the row; kept as a loud guard.
-    if (record === undefined) throw new Error(`dispatch ${id} vanished inside its own transaction`);
-    return record;
   }
 
   async function insert(
     dispatch: NewDispatch,
     limits: LiveLimits | undefined,
   ): Promise<{ record: DispatchRecord; created: boolean }> {
-    const created = await transaction(async (db) => {
-      if (limits !== undefined) {
-        // READ COMMITTED takes a new snapshot per statement: once the lock is ours, the count
-        // below sees every limited insert committed before (they held it until their commit).
-        await db.query(SQL.acceptLock, [ACCEPT_LOCK_CLASS]);
-        const held = dispatch.handle === null ? undefined : await one(db, SQL.getByHandle, [dispatch.handle]);
-        if (held !== undefined) return { held };
-        const refused = exceededLimit(
-          foldLiveGroups((await db.query<LiveGroup>(SQL.countLive)).rows),
-          dispatch,
-          limits,
-        );
-        if (refused !== undefined) throw refused;
-      }
-      const { rowCount } = await db.query(SQL.insert, [
+    // One statement, one round trip (migration 3): with limits, the accept lock, the handle check
+    // and the count run inside it before the insert, in its own transaction.
+    const { rows } = await pool.query<InsertRow>(
+      prepared('insertDispatch', [
         dispatch.id,
         dispatch.handle,
         dispatch.scope,
@@ -213,16 +211,20 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         dispatch.client,
         jobToJson(dispatch.job),
         dispatch.at,
-      ]);
-      if (rowCount === 0) return undefined;
-      await db.query(SQL.appendTransition, [dispatch.id, 'accepted', dispatch.at, null]);
-      return { inserted: await mustGet(db, dispatch.id) };
-    });
-    if (created !== undefined && 'held' in created) return { record: created.held, created: false };
-    if (created !== undefined) return { record: created.inserted, created: true };
+        limits !== undefined,
+        limits?.total ?? null,
+        limits?.route ?? null,
+        limits?.routeScope ?? null,
+      ]),
+    );
+    const row = rows[0];
+    if (row === undefined) throw new StoreError(`insert of dispatch ${dispatch.id} returned no outcome`);
+    if (row.outcome === 'created') return { record: toRecord(row), created: true };
+    if (row.outcome === 'held') return { record: toRecord(row), created: false };
+    if (row.outcome === 'refused') throw refusal(row, dispatch, limits);
     // Nothing was written: the id or the handle is taken by a committed row (ON CONFLICT waited
     // for a racing insert to commit). The id is checked first, as SQLite's primary key is.
-    const byId = await one(pool, SQL.getById, [dispatch.id]);
+    const byId = await one(pool, prepared('getById', [dispatch.id]));
     if (byId !== undefined) {
       // The same id again is a replay of this very insert only if it carries the same handle.
       if (dispatch.handle !== null && byId.handle === dispatch.handle)
@@ -230,7 +232,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       throw new DispatchConflictError(dispatch.id, dispatch.handle);
     }
     const byHandle =
-      dispatch.handle === null ? undefined : await one(pool, SQL.getByHandle, [dispatch.handle]);
+      dispatch.handle === null ? undefined : await one(pool, prepared('getByHandle', [dispatch.handle]));
     if (byHandle === undefined) {
       // The holder was deleted between the conflict and this read (retention): rare, and a retry
       // by the caller inserts normally.
@@ -239,7 +241,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     return { record: byHandle, created: false };
   }
 
-  function transition(
+  async function transition(
     id: string,
     from: readonly string[],
     to: string,
@@ -248,35 +250,39 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     lazy: boolean,
     fence: LeaseFence | undefined,
   ): Promise<DispatchRecord | undefined> {
-    return transaction(
-      async (db) => {
-        const { rowCount } = await db.query(SQL.transition, [
-          id,
-          [...from],
-          to,
-          at,
-          patch.runner !== undefined,
-          patch.runner === undefined ? null : runnerToJson(patch.runner),
-          patch.provider !== undefined,
-          patch.provider ?? null,
-          patch.instance_id !== undefined,
-          patch.instance_id ?? null,
-          patch.error !== undefined,
-          patch.error ?? null,
-          patch.machine !== undefined,
-          patch.machine ?? null,
-          patch.hourly_price !== undefined,
-          patch.hourly_price ?? null,
-          patch.retries !== undefined,
-          patch.retries ?? 0,
-        ]);
-        if (rowCount === 0) return undefined;
-        await db.query(SQL.appendTransition, [id, to, at, patch.reason ?? null]);
-        return mustGet(db, id);
-      },
-      lazy,
-      fence,
+    if (fence !== undefined) checkFence(fence);
+    // One statement, one round trip (migration 3): the fence check, the compare-and-set, the
+    // history row and the read back in one transaction, committed lazily when asked.
+    const { rows } = await pool.query<{ outcome: string }>(
+      prepared('transitionDispatch', [
+        id,
+        [...from],
+        to,
+        at,
+        patch.runner !== undefined,
+        patch.runner === undefined ? null : runnerToJson(patch.runner),
+        patch.provider !== undefined,
+        patch.provider ?? null,
+        patch.instance_id !== undefined,
+        patch.instance_id ?? null,
+        patch.error !== undefined,
+        patch.error ?? null,
+        patch.machine !== undefined,
+        patch.machine ?? null,
+        patch.hourly_price !== undefined,
+        patch.hourly_price ?? null,
+        patch.retries !== undefined,
+        patch.retries ?? 0,
+        patch.reason ?? null,
+        lazy,
+        fence?.name ?? null,
+        fence?.epoch ?? null,
+      ]),
     );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    if (row.outcome === 'fenced' && fence !== undefined) throw new FencedWriteError(fence.name, fence.epoch);
+    return toRecord(row);
   }
 
   return {
@@ -293,12 +299,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
     async get(id) {
       open();
-      return guarded(() => one(pool, SQL.getById, [id]));
+      return guarded(() => one(pool, prepared('getById', [id])));
     },
 
     async getByHandle(handle) {
       open();
-      return guarded(() => one(pool, SQL.getByHandle, [handle]));
+      return guarded(() => one(pool, prepared('getByHandle', [handle])));
     },
 
     async transition(id, from, to, at, patch = {}, options: WriteOptions = {}) {
@@ -322,7 +328,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
     async countLive() {
       open();
-      return guarded(async () => foldLiveGroups((await pool.query<LiveGroup>(SQL.countLive)).rows));
+      return guarded(async () =>
+        foldLiveGroups((await pool.query<LiveGroup>(prepared('countLive', []))).rows),
+      );
     },
 
     async touch(ids, at) {
@@ -338,19 +346,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       const row = decisionRow(decision);
       return guarded(async () => {
         const { rows } = await write(options.fence, (db) =>
-          db.query(SQL.appendDecision, [
-            row.at,
-            row.kind,
-            row.dispatch_id,
-            row.route,
-            row.scope,
-            row.provider,
-            row.choice,
-            row.attempt,
-            row.error_class,
-            row.cost,
-            row.reason,
-          ]),
+          db.query(
+            prepared('appendDecision', [
+              row.at,
+              row.kind,
+              row.dispatch_id,
+              row.route,
+              row.scope,
+              row.provider,
+              row.choice,
+              row.attempt,
+              row.error_class,
+              row.cost,
+              row.reason,
+            ]),
+          ),
         );
         return toDecision(rows[0]);
       });
