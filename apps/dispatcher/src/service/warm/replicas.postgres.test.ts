@@ -9,6 +9,7 @@ import { createLogger } from '../../logger.js';
 import { forgejoClients } from '../../wiring.js';
 import { createDispatchService, type DispatchService } from '../service.js';
 import { WARM_CLAIM_GRACE_MS, WARM_RECHECK_MS } from './claims.js';
+import type { PollAnswer } from './mailbox.js';
 
 const CALLER = { name: 'autoscaler', scopes: '*' as const };
 
@@ -129,6 +130,22 @@ clients:
       }
     }
 
+    /**
+     * The poll's answer, its replica's rechecks fired until it comes (a look that lands between
+     * the claim and the dispatch's move to provisioning holds on, as it would for another second).
+     */
+    async function answered(replica: Replica, poll: Promise<PollAnswer>): Promise<PollAnswer> {
+      let done = false;
+      void poll.finally(() => {
+        done = true;
+      });
+      await until(() => {
+        if (!done) recheck(replica);
+        return done;
+      });
+      return poll;
+    }
+
     async function dispatch(replica: Replica) {
       const job = forgejo.enqueueJob({ repo: 'acme/web', name: 'build', runsOn: ['linux'] });
       const { record } = await replica.service.dispatch(
@@ -143,7 +160,7 @@ clients:
       return record;
     }
 
-    return { replicas, store, cloud, time, warmVm, heldPoll, recheck, dispatch };
+    return { replicas, store, cloud, time, warmVm, heldPoll, answered, dispatch };
   }
 
   function liveRunners() {
@@ -162,8 +179,7 @@ clients:
     expect(await w.store.getWarm(vm.vmId)).toMatchObject({ state: 'claimed', dispatch_id: record.id });
     expect(liveRunners()).toEqual([]); // no runner until a replica hands the job over
 
-    w.recheck(b);
-    const answer = await poll;
+    const answer = await w.answered(b, poll);
     await b.service.drain();
 
     expect(answer.status).toBe(200);
@@ -190,9 +206,7 @@ clients:
     const { answer: onC } = await w.heldPoll(c, vm.vmId, vm.secret);
 
     const record = await w.dispatch(a);
-    w.recheck(b);
-    w.recheck(c);
-    const answers = await Promise.all([onB, onC]);
+    const answers = await Promise.all([w.answered(b, onB), w.answered(c, onC)]);
     await Promise.all([b.service.drain(), c.service.drain()]);
 
     expect(answers.map((x) => x.status).sort()).toEqual([200, 410]);
@@ -222,8 +236,7 @@ clients:
       CALLER,
     );
     await until(async () => (await w.store.getWarm(vm.vmId))?.state !== 'idle');
-    w.recheck(b);
-    const answers = await Promise.all([onA, onB]);
+    const answers = await Promise.all([onA, w.answered(b, onB)]);
     const { record } = await accepted;
     await a.service.drain();
     await b.service.drain();
