@@ -66,6 +66,25 @@ export function warmCases(backend: StoreBackend): void {
       expect((await store.listWarm()).map((vm) => vm.id)).toEqual(['w1']);
     });
 
+    it('lets exactly one of many concurrent handoffs take a claimed VM (claimed → assigned, once)', async () => {
+      const store = await fresh();
+      await idleVm(store, 'w1', T0);
+      await store.claimWarm('small', 'd1', T0);
+
+      const handoffs = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          store.updateWarm('w1', ['claimed'], 'assigned', T0 + i, { burn_secret: true }),
+        ),
+      );
+
+      expect(handoffs.filter((vm) => vm !== undefined)).toHaveLength(1);
+      expect(await store.getWarm('w1')).toMatchObject({
+        state: 'assigned',
+        dispatch_id: 'd1',
+        secret_hash: null,
+      });
+    });
+
     it('refuses an unknown state', async () => {
       const store = await fresh();
       await idleVm(store, 'w1', T0);
