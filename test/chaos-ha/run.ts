@@ -96,8 +96,10 @@ export interface ChaosHaReport {
   };
   readonly vms: {
     readonly created: number;
-    /** Handles with more than one pod created over the whole run. */
-    readonly duplicates: { handle: string; pods: number }[];
+    /** Pods whose container the kubelet started. */
+    readonly started: number;
+    /** Handles with more than one pod created over the whole run, and how many of those started. */
+    readonly duplicates: { handle: string; pods: number; started: number }[];
   };
   readonly leaks: { readonly pods: string[]; readonly secrets: string[]; readonly registrations: string[] };
   readonly failovers: {
@@ -166,19 +168,29 @@ export async function runChaosHa(options: ChaosHaOptions): Promise<ChaosHaReport
     const forgejoToken = forgejo.addToken({ user: 'ops', scopes: ['write:organization'] });
 
     // Every pod the API server ever made, by handle: the truth about duplicates, whoever asked.
-    const podsByHandle = new Map<string, number>();
+    const podsByHandle = new Map<string, string[]>();
+    // Pods whose container the kubelet started (phase past Pending): a pod that never started
+    // cannot have run a job.
+    const startedPods = new Set<string>();
     const kube = await startFakeKubernetes({
       namespaces: [NAMESPACE],
       kubelet: { jobMs: 200, fetchInterval: '200ms' },
       onAnswer(answer) {
         if (answer.method !== 'POST' || answer.status !== 201 || !POD_LIST.test(answer.path)) return;
-        const handle = podHandle(answer.body);
-        if (handle !== undefined) podsByHandle.set(handle, (podsByHandle.get(handle) ?? 0) + 1);
+        const pod = podHandle(answer.body);
+        if (pod !== undefined)
+          podsByHandle.set(pod.handle, [...(podsByHandle.get(pod.handle) ?? []), pod.name]);
       },
     });
     cleanup.push(() => kube.close());
     // The cluster's controllers and kubelet move on real time.
-    const ticker = setInterval(() => kube.tick(), 100);
+    const ticker = setInterval(() => {
+      kube.tick();
+      for (const pod of kube.pods(NAMESPACE)) {
+        const phase = (pod.status as { phase?: string } | undefined)?.phase;
+        if (phase !== undefined && phase !== 'Pending') startedPods.add(pod.metadata.name);
+      }
+    }, 100);
     cleanup.push(async () => clearInterval(ticker));
 
     const kubeCalls: RecordedCall[] = [];
@@ -363,6 +375,7 @@ export async function runChaosHa(options: ChaosHaOptions): Promise<ChaosHaReport
       kube,
       enqueued,
       podsByHandle,
+      startedPods,
       dispatchers,
       replicas,
       scrapes,
@@ -582,7 +595,8 @@ function buildReport(run: {
   forgejo: RunningFakeForgejo;
   kube: RunningFakeKubernetes;
   enqueued: readonly FakeJob[];
-  podsByHandle: ReadonlyMap<string, number>;
+  podsByHandle: ReadonlyMap<string, readonly string[]>;
+  startedPods: ReadonlySet<string>;
   dispatchers: readonly Replica[];
   replicas: readonly Replica[];
   scrapes: ReadonlyMap<string, Scrape>;
@@ -597,8 +611,12 @@ function buildReport(run: {
   const byStatus: Record<string, number> = {};
   for (const job of jobs) byStatus[job.status] = (byStatus[job.status] ?? 0) + 1;
   const duplicates = [...run.podsByHandle]
-    .filter(([, pods]) => pods > 1)
-    .map(([handle, pods]) => ({ handle, pods }));
+    .filter(([, pods]) => pods.length > 1)
+    .map(([handle, pods]) => ({
+      handle,
+      pods: pods.length,
+      started: pods.filter((p) => run.startedPods.has(p)).length,
+    }));
   const leaks = leftovers(run.kube, run.forgejo);
   const logs = run.dispatchers.flatMap((d) => d.logLines());
   const refusals = countRefusals(logs);
@@ -617,6 +635,7 @@ function buildReport(run: {
     every_job_got_a_vm_and_finished:
       withoutVm.length === 0 && unfinished.length === 0 && succeeded === handles.size,
     one_vm_per_handle: duplicates.length === 0,
+    never_two_started_vms_per_handle: duplicates.every((d) => d.started <= 1),
     no_leaked_vm: leaks.pods.length === 0 && leaks.secrets.length === 0,
     no_leaked_registration: leaks.registrations.length === 0,
     failovers_counted: failovers.metrics_sum > 0 && failovers.from_logs > 0,
@@ -648,7 +667,11 @@ function buildReport(run: {
       without_vm: withoutVm.slice(0, 50),
       unfinished: unfinished.slice(0, 50),
     },
-    vms: { created: [...run.podsByHandle.values()].reduce((a, b) => a + b, 0), duplicates },
+    vms: {
+      created: [...run.podsByHandle.values()].reduce((sum, pods) => sum + pods.length, 0),
+      started: run.startedPods.size,
+      duplicates,
+    },
     leaks,
     failovers,
     fencing: {

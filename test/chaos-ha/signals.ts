@@ -4,18 +4,24 @@
  * fencing (pino JSON: `msg`, `time` and the fields of each call).
  */
 
-/** The handle tag of a created pod (the annotation carries it exactly when the label had to be shortened). */
-export function podHandle(body: string): string | undefined {
-  let pod: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } };
+/**
+ * Name and handle tag of a created pod (the annotation carries the handle exactly when the label
+ * had to be shortened).
+ */
+export function podHandle(body: string): { name: string; handle: string } | undefined {
+  let pod: {
+    metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  };
   try {
     pod = JSON.parse(body) as typeof pod;
   } catch {
     return undefined;
   }
-  return (
+  const name = pod.metadata?.name;
+  const handle =
     pod.metadata?.annotations?.['tag.forgejo-fleet/forgejo-fleet-handle'] ??
-    pod.metadata?.labels?.['forgejo-fleet-handle']
-  );
+    pod.metadata?.labels?.['forgejo-fleet-handle'];
+  return name === undefined || handle === undefined ? undefined : { name, handle };
 }
 
 /** The value of an unlabelled sample, e.g. `forgejo_fleet_ha_failovers_total 2`. */

@@ -89,7 +89,9 @@ export function writeDispatcherConfig(files: DispatcherFiles): string {
           providers: ['pods'],
           runner_labels: [`${LABEL}:host`],
           limits: { max_vms: 300 },
-          timeouts: { boot: '2m', pickup: '2m', job: '10m' },
+          // Pods start within seconds here, even on a loaded machine: one that never starts is
+          // replaced within the run, and a slow healthy one is not taken for dead.
+          timeouts: { boot: '30s', pickup: '30s', job: '10m' },
         },
       ],
       scopes: { [SCOPE]: {} },
