@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EXIT_USAGE, parseServiceCommandLine } from './service-command-line.js';
 
 const COMMAND = {
@@ -39,5 +39,19 @@ describe('parseServiceCommandLine', () => {
     expect(out).toBe('');
     expect(err).toContain(message);
     expect(err.endsWith(COMMAND.usage)).toBe(true);
+  });
+
+  it('writes to the process streams when none are given', () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(parseServiceCommandLine(COMMAND, { argv: ['--help'] })).toEqual({ exit: 0 });
+      expect(out).toHaveBeenCalledWith(COMMAND.usage);
+      expect(parseServiceCommandLine(COMMAND, { argv: ['--bogus'] })).toEqual({ exit: EXIT_USAGE });
+      expect(String(err.mock.calls[0]?.[0])).toContain("Unknown option '--bogus'");
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
   });
 });
