@@ -6,7 +6,7 @@ import { ProviderError } from '../provider.js';
 import { type Recorded, type StubApi, startStubApi, status } from './__fixtures__/stub-api.js';
 import type { KubernetesProviderOptions } from './config.js';
 import { KubernetesPodTemplate, KubernetesVmTemplate } from './config-schema.js';
-import { createKubernetesProvider, TAKE_BACK_MS } from './index.js';
+import { createKubernetesProvider, SECRET_GRACE_MS, TAKE_BACK_MS } from './index.js';
 import { FLAVOR_LABEL, KEY_ANNOTATION, objectName, tagsToMetadata } from './labels.js';
 
 const RUNNER_TOKEN = '6c0ffee6c0ffee6c0ffee6c0ffee6c0ffee6c0ff';
@@ -74,10 +74,14 @@ function options(flavor: 'pod' | 'kubevirt'): KubernetesProviderOptions {
   };
 }
 
-function provider(flavor: 'pod' | 'kubevirt', files: Record<string, string> = {}): Provider {
+function provider(
+  flavor: 'pod' | 'kubevirt',
+  files: Record<string, string> = {},
+  clock = virtualClock(),
+): Provider {
   const all: Record<string, string> = { '/etc/fleet/kubeconfig': kubeconfig(stub.url), ...files };
   return createKubernetesProvider('k8s', options(flavor), undefined, {
-    clock: virtualClock(),
+    clock,
     podBootstrap: podBootstrapFromUserData,
     readFile: async (path) => {
       const text = all[path];
@@ -872,5 +876,136 @@ describe('kubernetes provider: edges', () => {
     expect(error.class).toBe('fatal');
     expect(error.message).toContain('kubeconfig_file /etc/fleet/kubeconfig: cannot read (EACCES)');
     expect(reads).toBe(2);
+  });
+});
+
+describe('kubernetes provider: an owner its creator left without a Secret', () => {
+  const CREATED = '2026-12-07T20:00:00Z';
+  const POD_NOTE = 'bootstrap Secret missing: the dispatcher stopped between the Pod and its Secret';
+  /** The provider's clock `ms` after the owner's creationTimestamp. */
+  const after = (ms: number) => virtualClock(Date.parse(CREATED) + ms);
+  const owner = (name: string, flavor: 'pod' | 'kubevirt', phase: string, created = CREATED) => ({
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      creationTimestamp: created,
+      labels: { ...tagsToMetadata(SPEC.tags).labels, [FLAVOR_LABEL]: flavor },
+      annotations: tagsToMetadata(SPEC.tags).annotations,
+    },
+    status: { phase },
+  });
+  const secret = (ownerName: string) => ({ metadata: { name: `${ownerName}-boot` } });
+  const secretLooks = () => stub.requests.filter((r) => r.path.startsWith(SECRETS));
+
+  it.each([
+    ['inside the grace, without its Secret', SECRET_GRACE_MS - 1_000, false, 'pending', undefined, 0],
+    ['past the grace, without its Secret', SECRET_GRACE_MS, false, 'stopped', POD_NOTE, 1],
+    ['past the grace, with its Secret', SECRET_GRACE_MS + 60_000, true, 'pending', undefined, 1],
+  ])('get: a Pending pod %s is %s', async (_, age, withSecret, state, note, looks) => {
+    stub.on((r) =>
+      r.path === `${PODS}/${NAME}` ? { status: 200, body: owner(NAME, 'pod', 'Pending') } : undefined,
+    );
+    stub.on((r) =>
+      r.path === `${SECRETS}/${NAME}-boot` && withSecret ? { status: 200, body: secret(NAME) } : undefined,
+    );
+
+    const found = await provider('pod', {}, after(age)).get(NAME);
+
+    expect(found?.state).toBe(state);
+    expect(found?.note).toBe(note);
+    expect(secretLooks()).toHaveLength(looks);
+  });
+
+  it('get: a Running pod past the grace is not looked at (its Secret was mounted)', async () => {
+    stub.on(() => ({ status: 200, body: owner(NAME, 'pod', 'Running') }));
+
+    const found = await provider('pod', {}, after(10 * SECRET_GRACE_MS)).get(NAME);
+
+    expect(found?.state).toBe('running');
+    expect(secretLooks()).toEqual([]);
+  });
+
+  it('list: one paged list of the Secrets by the same selector marks only the old pods without one', async () => {
+    const late = new Date(Date.parse(CREATED) + SECRET_GRACE_MS).toISOString();
+    stub.on((r) =>
+      r.path === PODS
+        ? {
+            status: 200,
+            body: {
+              metadata: {},
+              items: [
+                owner('orphan', 'pod', 'Pending'),
+                owner('waiting', 'pod', 'Pending'),
+                owner('fresh', 'pod', 'Pending', late),
+                owner('running', 'pod', 'Running'),
+              ],
+            },
+          }
+        : undefined,
+    );
+    stub.on((r) =>
+      r.path === SECRETS && r.query.get('continue') === null
+        ? { status: 200, body: { metadata: { continue: 'p2' }, items: [secret('running')] } }
+        : undefined,
+    );
+    stub.on((r) =>
+      r.path === SECRETS && r.query.get('continue') === 'p2'
+        ? { status: 200, body: { metadata: { continue: '' }, items: [secret('waiting')] } }
+        : undefined,
+    );
+
+    const found = await provider('pod', {}, after(SECRET_GRACE_MS + 1_000)).list(SPEC.tags);
+
+    expect(found.map((i) => [i.id, i.state, i.note])).toEqual([
+      ['orphan', 'stopped', POD_NOTE],
+      ['waiting', 'pending', undefined],
+      ['fresh', 'pending', undefined],
+      ['running', 'running', undefined],
+    ]);
+    const pods = stub.requests.find((r) => r.path === PODS);
+    expect(secretLooks().map((r) => [r.query.get('labelSelector'), r.query.get('continue')])).toEqual([
+      [pods?.query.get('labelSelector'), null],
+      [pods?.query.get('labelSelector'), 'p2'],
+    ]);
+  });
+
+  it('list: no Secret is listed while no pending pod is past the grace', async () => {
+    stub.on((r) =>
+      r.path === PODS
+        ? {
+            status: 200,
+            body: { metadata: {}, items: [owner('fresh', 'pod', 'Pending'), owner('r', 'pod', 'Running')] },
+          }
+        : undefined,
+    );
+
+    const found = await provider('pod', {}, after(1_000)).list(SPEC.tags);
+
+    expect(found.map((i) => i.state)).toEqual(['pending', 'running']);
+    expect(secretLooks()).toEqual([]);
+  });
+
+  it('kubevirt: a scheduling VMI past the grace without its secretRef Secret is stopped', async () => {
+    stub.on((r) =>
+      r.path === `${VMIS}/${NAME}` ? { status: 200, body: owner(NAME, 'kubevirt', 'Scheduling') } : undefined,
+    );
+
+    const found = await provider('kubevirt', {}, after(SECRET_GRACE_MS)).get(NAME);
+
+    expect(found).toMatchObject({
+      state: 'stopped',
+      note: 'bootstrap Secret missing: the dispatcher stopped between the VMI and its Secret',
+    });
+  });
+
+  it('a failed look at the Secret fails the get rather than guessing', async () => {
+    stub.on((r) =>
+      r.path === `${PODS}/${NAME}` ? { status: 200, body: owner(NAME, 'pod', 'Pending') } : undefined,
+    );
+    stub.on((r) => (r.path.startsWith(SECRETS) ? status(403, 'Forbidden', 'cannot get secrets') : undefined));
+
+    const error = await failure(provider('pod', {}, after(SECRET_GRACE_MS)).get(NAME));
+
+    expect(error.message).toContain('cannot get secrets');
   });
 });

@@ -67,6 +67,12 @@ const MAX_SECRET_BYTES = 1024 * 1024;
 const OBJECT_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 /** How long taking back a half-made object may take: it runs after the create gave up. */
 export const TAKE_BACK_MS = 10_000;
+/**
+ * A live create makes the Secret milliseconds after its owner; an owner still waiting for it this
+ * long after its creationTimestamp lost its creator (killed between the two POSTs, so the runner
+ * token died with it) and never starts.
+ */
+export const SECRET_GRACE_MS = 30_000;
 
 function hasTags(instance: Instance, tags: Readonly<Record<string, string>>): boolean {
   return Object.entries(tags).every(([key, value]) => instance.tags[key] === value);
@@ -88,7 +94,8 @@ function hasTags(instance: Instance, tags: Readonly<Record<string, string>>): bo
  * AlreadyExists and adopts the object if it carries the same key. The runner token never goes into
  * an object's spec: it is in a Secret created right after its Pod/VMI, owned by it (so the cluster
  * deletes it with its owner), mounted read-only at 0400 (pod) or read by KubeVirt's cloud-init
- * (`secretRef`).
+ * (`secretRef`). An owner still pending SECRET_GRACE_MS after its creation without its Secret
+ * reads as `stopped` (its creator died between the two POSTs): the reconciler replaces it.
  */
 export function createKubernetesProvider(
   name: string,
@@ -112,6 +119,21 @@ export function createKubernetesProvider(
           path: `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances`,
         };
   const secretsPath = `/api/v1/namespaces/${ns}/secrets`;
+  const orphanNote = `bootstrap Secret missing: the dispatcher stopped between the ${flavor === 'pod' ? 'Pod' : 'VMI'} and its Secret`;
+
+  /** Still waiting to start past the grace: only then is its Secret worth a look. */
+  function awaitsSecret(instance: Instance): boolean {
+    return (
+      instance.state === 'pending' &&
+      instance.createdAt !== undefined &&
+      clock.now() - instance.createdAt >= SECRET_GRACE_MS
+    );
+  }
+
+  /** An owner without its Secret never starts: `stopped`, so the reconciler replaces it. */
+  function orphaned(instance: Instance): Instance {
+    return { ...instance, state: 'stopped', note: orphanNote };
+  }
 
   let connecting: Promise<Connection> | undefined;
   async function buildConnection(): Promise<Connection> {
@@ -268,30 +290,60 @@ export function createKubernetesProvider(
     }
   }
 
-  async function list(
-    tags: Readonly<Record<string, string>>,
+  /** Every object of a collection matching the selector, over every page. */
+  async function listAll(
+    path: string,
+    selector: string,
     signal: AbortSignal | undefined,
-  ): Promise<Instance[]> {
-    const selector = labelSelector(tags, flavor);
+  ): Promise<KubeObject[]> {
     for (let restart = 0; ; restart++) {
-      const found: Instance[] = [];
+      const found: KubeObject[] = [];
       let token: string | undefined;
       try {
         do {
-          const page: KubeList = await api.call('GET', ownerKind.path, KubeList, {
+          const page: KubeList = await api.call('GET', path, KubeList, {
             query: { labelSelector: selector, limit: PAGE_SIZE, continue: token },
             signal,
           });
-          for (const item of page.items) found.push(toInstance(item, flavor, machine));
+          found.push(...page.items);
           token = page.metadata?.continue ?? undefined;
         } while (token !== undefined && token !== '');
+        return found;
       } catch (error) {
         // An expired continue token: start again for one consistent snapshot (notes §1).
         if (error instanceof KubeApiError && error.status === 410 && restart < LIST_RESTARTS) continue;
         throw error;
       }
-      // The selector matches hashed values; the decoded tags must match exactly.
-      return found.filter((instance) => hasTags(instance, tags));
+    }
+  }
+
+  async function list(
+    tags: Readonly<Record<string, string>>,
+    signal: AbortSignal | undefined,
+  ): Promise<Instance[]> {
+    const selector = labelSelector(tags, flavor);
+    const owners = await listAll(ownerKind.path, selector, signal);
+    // The selector matches hashed values; the decoded tags must match exactly.
+    const found = owners
+      .map((item) => toInstance(item, flavor, machine))
+      .filter((instance) => hasTags(instance, tags));
+    if (!found.some(awaitsSecret)) return found;
+    // A Secret carries its owner's labels, so the same selector finds every Secret of these owners.
+    const secrets = new Set(
+      (await listAll(secretsPath, selector, signal)).map((secret) => secret.metadata.name),
+    );
+    return found.map((instance) =>
+      awaitsSecret(instance) && !secrets.has(secretName(instance.id)) ? orphaned(instance) : instance,
+    );
+  }
+
+  async function hasSecret(id: string, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      await api.call('GET', `${secretsPath}/${secretName(id)}`, SecretObject, { signal });
+      return true;
+    } catch (error) {
+      if (notFound(error)) return false;
+      throw error;
     }
   }
 
@@ -411,7 +463,11 @@ export function createKubernetesProvider(
       if (!OBJECT_NAME.test(id)) return undefined;
       try {
         const object = await getOwner(id, options.signal);
-        return object === undefined ? undefined : toInstance(object, flavor, machine);
+        if (object === undefined) return undefined;
+        const instance = toInstance(object, flavor, machine);
+        return awaitsSecret(instance) && !(await hasSecret(id, options.signal))
+          ? orphaned(instance)
+          : instance;
       } catch (error) {
         throw fail(`get ${id}`, error);
       }
