@@ -7,8 +7,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { podBootstrapFromUserData } from '@forgejo-fleet/cloud-init';
 import { parseDispatcherConfig } from '@forgejo-fleet/config';
 import { createLogger, type RunningDispatcher, startDispatcher } from '@forgejo-fleet/dispatcher';
+import { createProvider, type Provider, sharedProviderDeps } from '@forgejo-fleet/providers';
+import { systemClock } from '@forgejo-fleet/runtime';
 import {
   type RunningFakeForgejo,
   type RunningFakeKubernetes,
@@ -22,11 +25,28 @@ const CLIENT_TOKEN = 'kubernetes-e2e-client-token';
 const NS_A = 'runners-a';
 const NS_B = 'runners-b';
 const NS_VM = 'runner-vms';
+const NS_ORPHAN = 'runners-orphan';
+/** The kubernetes provider's SECRET_GRACE_MS: a pending pod without its Secret past it is stopped. */
+const SECRET_GRACE_MS = 30_000;
 
 let work: string;
 let forgejo: RunningFakeForgejo;
 let kube: RunningFakeKubernetes;
 let dispatcher: RunningDispatcher;
+/** The dispatcher the helpers below talk to and reconcile. */
+let active: RunningDispatcher;
+let kubeconfig: string;
+let forgejoToken: string;
+
+function podProvider(namespace: string) {
+  return {
+    kind: 'kubernetes',
+    flavor: 'pod',
+    kubeconfig_file: kubeconfig,
+    namespace,
+    pod: { image: 'registry.example.org/forgejo-fleet-runner-pod:test', run_as_user: 1001, fs_group: 1001 },
+  };
+}
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'fleet-k8s-e2e-'));
@@ -34,13 +54,13 @@ beforeAll(async () => {
   forgejo.addUser({ name: 'ops' });
   forgejo.addOrg({ name: 'acme', owners: ['ops'] });
   forgejo.addRepo({ owner: 'acme', name: 'web' });
-  const token = forgejo.addToken({ user: 'ops', scopes: ['write:organization'] });
+  forgejoToken = forgejo.addToken({ user: 'ops', scopes: ['write:organization'] });
 
   kube = await startFakeKubernetes({
-    namespaces: [NS_A, NS_B, NS_VM],
+    namespaces: [NS_A, NS_B, NS_VM, NS_ORPHAN],
     kubelet: { jobMs: 50, fetchInterval: '50ms' },
   });
-  const kubeconfig = join(work, 'kubeconfig');
+  kubeconfig = join(work, 'kubeconfig');
   writeFileSync(
     kubeconfig,
     stringify({
@@ -53,13 +73,6 @@ beforeAll(async () => {
     }),
     { mode: 0o600 },
   );
-  const pod = (namespace: string) => ({
-    kind: 'kubernetes',
-    flavor: 'pod',
-    kubeconfig_file: kubeconfig,
-    namespace,
-    pod: { image: 'registry.example.org/forgejo-fleet-runner-pod:test', run_as_user: 1001, fs_group: 1001 },
-  });
   const config = parseDispatcherConfig(
     stringify({
       fleet_id: 'k8s-e2e',
@@ -67,8 +80,8 @@ beforeAll(async () => {
       store: { path: join(work, 'dispatcher.db'), decision_log: join(work, 'decisions.jsonl') },
       forgejo: { api_url: forgejo.url, instance_url: forgejo.url, token_env: 'FORGEJO_TOKEN' },
       providers: {
-        'k8s-a': pod(NS_A),
-        'k8s-b': pod(NS_B),
+        'k8s-a': podProvider(NS_A),
+        'k8s-b': podProvider(NS_B),
         'k8s-vm': {
           kind: 'kubernetes',
           flavor: 'kubevirt',
@@ -96,10 +109,11 @@ beforeAll(async () => {
       scopes: { 'org:acme': {} },
       clients: [{ name: 'e2e', token_env: 'CLIENT_TOKEN', scopes: ['*'] }],
     }),
-    { file: 'k8s-e2e.yaml', env: { FORGEJO_TOKEN: token, CLIENT_TOKEN } },
+    { file: 'k8s-e2e.yaml', env: { FORGEJO_TOKEN: forgejoToken, CLIENT_TOKEN } },
   );
   // The periodic reconciler never comes due: the test runs every pass itself.
   dispatcher = await startDispatcher({ config, log: createLogger('silent'), reconcileIntervalMs: 3_600_000 });
+  active = dispatcher;
 });
 
 afterEach(() => {
@@ -117,7 +131,7 @@ afterAll(async () => {
 type Json = Record<string, any>;
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${dispatcher.url}${path}`, {
+  const res = await fetch(`${active.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${CLIENT_TOKEN}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -143,7 +157,7 @@ async function dispatch(labels: string[]): Promise<{ id: string; handle: string 
 /** One pass of the fake cluster's controllers, then of the dispatcher's reconciler. */
 async function reconcile(): Promise<void> {
   kube.tick();
-  await dispatcher.service.reconcile();
+  await active.service.reconcile();
 }
 
 /**
@@ -325,6 +339,109 @@ describe('dispatcher + kubernetes provider + fake Kubernetes API', { timeout: 45
     expect(userData).toMatch(/^#cloud-config/);
     expect(done.state).toBe('finished');
     expect(jobOf(handle)?.status).toBe('success');
+    expect(await settled()).toEqual(NOTHING);
+  });
+});
+
+/**
+ * A dispatcher killed between a pod's POST and its Secret's leaves a pod that never starts, which
+ * the next create's lookup (or another replica's resume step) adopts by its tag. Here the create
+ * loses its Secret POST and its take-back DELETE, so the pod is left and adopted the same way; the
+ * dispatcher's clock (and its provider's) then passes the Secret grace.
+ */
+describe('a pod left without its bootstrap Secret', { timeout: 45_000 }, () => {
+  let skew = 0;
+  const now = () => Date.now() + skew;
+  let fleet: RunningDispatcher;
+
+  beforeAll(async () => {
+    const config = parseDispatcherConfig(
+      stringify({
+        fleet_id: 'k8s-e2e-orphan',
+        listen: { host: '127.0.0.1', port: 0 },
+        store: { path: join(work, 'orphan.db'), decision_log: join(work, 'orphan-decisions.jsonl') },
+        forgejo: { api_url: forgejo.url, instance_url: forgejo.url, token_env: 'FORGEJO_TOKEN' },
+        providers: { 'k8s-o': podProvider(NS_ORPHAN) },
+        routes: [
+          {
+            name: 'orphan',
+            labels: ['k8s-orphan'],
+            providers: ['k8s-o'],
+            runner_labels: ['k8s-orphan:host'],
+            timeouts: { job: '10m' },
+          },
+        ],
+        scopes: { 'org:acme': {} },
+        clients: [{ name: 'e2e', token_env: 'CLIENT_TOKEN', scopes: ['*'] }],
+      }),
+      { file: 'k8s-e2e-orphan.yaml', env: { FORGEJO_TOKEN: forgejoToken, CLIENT_TOKEN } },
+    );
+    // As the config wiring builds them, but on the dispatcher's clock, so the grace can pass.
+    const deps = {
+      ...sharedProviderDeps({ now, sleep: systemClock.sleep }),
+      kubernetes: { podBootstrap: podBootstrapFromUserData },
+    };
+    const providers = new Map<string, Provider>(
+      Object.entries(config.providers).map(([name, p]) => [name, createProvider(name, p, undefined, deps)]),
+    );
+    fleet = await startDispatcher({
+      config,
+      log: createLogger('silent'),
+      reconcileIntervalMs: 3_600_000,
+      now,
+      providerFor: (name) => {
+        const provider = providers.get(name);
+        if (provider === undefined) throw new Error(`provider ${name} is not configured`);
+        return provider;
+      },
+    });
+    active = fleet;
+  });
+
+  afterAll(async () => {
+    active = dispatcher;
+    await fleet?.close();
+  });
+
+  it('is given up past the grace; the job runs on a fresh pod, never two live at once, nothing left', async () => {
+    kube.injectFault({ kind: 'drop', resource: 'secrets', verb: 'create', namespace: NS_ORPHAN, times: 1 });
+    kube.injectFault({ kind: 'forbidden', resource: 'pods', verb: 'delete', namespace: NS_ORPHAN, times: 1 });
+    const { id, handle } = await dispatch(['k8s-orphan']);
+    const adopted = await until('the Secret-less pod to be adopted', () => dispatchIn(id, ['booting']));
+    const orphan = String(adopted.instance_id);
+    expect(kube.object('pods', NS_ORPHAN, orphan)).toBeDefined();
+    expect(kube.secrets(NS_ORPHAN)).toEqual([]);
+
+    skew += SECRET_GRACE_MS;
+    const givenUp = await until('the pod to be given up', () => dispatchIn(id, ['registering']));
+    const retry = (await api('GET', `/v1/decisions?dispatch_id=${id}`)).body.items as Json[];
+    expect(retry.at(-1)).toMatchObject({
+      kind: 'retry',
+      reason: expect.stringContaining('vm stopped before its job started'),
+    });
+    expect(givenUp.instance_id).toBeNull();
+    expect(kube.object('pods', NS_ORPHAN, orphan)?.metadata.deletionTimestamp).toBeDefined();
+
+    // Past the fresh VM's backoff (15 s for the first retry).
+    skew += 20_000;
+    const done = await until('the job to run on a fresh pod', () => dispatchIn(id, ['finished', 'failed']));
+
+    expect(done.state).toBe('finished');
+    expect(done.instance_id).not.toBe(orphan);
+    expect(jobOf(handle)).toMatchObject({ status: 'success', runnerId: done.runner.id });
+    const podsPath = `/api/v1/namespaces/${NS_ORPHAN}/pods`;
+    const lifecycle = kube
+      .calls()
+      .filter((c) => c.path.startsWith(podsPath) && c.status < 300)
+      .filter((c) => c.method === 'POST' || c.method === 'DELETE')
+      .map((c) => [c.method, c.method === 'POST' ? '' : c.path.slice(podsPath.length + 1)]);
+    // The second pod is made only after the first one's delete: never two live pods for the job.
+    expect(lifecycle).toEqual([
+      ['POST', ''],
+      ['DELETE', orphan],
+      ['POST', ''],
+      ['DELETE', String(done.instance_id)],
+    ]);
     expect(await settled()).toEqual(NOTHING);
   });
 });
