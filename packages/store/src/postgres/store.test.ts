@@ -235,6 +235,42 @@ describePostgres('postgres store', (db) => {
     expect(await store.ping()).toBe(true);
   });
 
+  it('drops a connection cut inside a transaction instead of pooling it, then recovers by itself', async () => {
+    const schema = await db.schema();
+    // One connection: the call after the failure works only if the cut one was not pooled again.
+    const store = await open({ schema, poolMax: 1 });
+    await store.insert(newDispatch('d1'));
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      // The touch's transaction waits on this lock, so the cut lands inside it, deterministically.
+      await holder.query(`BEGIN; LOCK TABLE ${schema}.dispatches IN ACCESS EXCLUSIVE MODE`);
+      const touching = store.touch(['d1'], T0 + 1).catch((caught: unknown) => caught);
+      await waitForLockWait(schema);
+
+      await db.terminate(schema);
+
+      expect(await touching).toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    await store.touch(['d1'], T0 + 2);
+    expect(await store.get('d1')).toMatchObject({ updated_at: T0 + 2 });
+  });
+
+  /** Until a connection of the schema's stores waits on a lock (bounded: no timing assumption). */
+  async function waitForLockWait(schema: string): Promise<void> {
+    for (let attempt = 0; attempt < 1_000; attempt++) {
+      const { rows } = await db.sql(
+        `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+        [`forgejo-fleet-test-${schema}`],
+      );
+      if (rows.length > 0) return;
+    }
+    throw new Error('the store never waited on the lock');
+  }
+
   it('gives up on a lock held past the statement timeout with StoreUnavailableError', async () => {
     const schema = await db.schema();
     const store = await open({ schema, statementTimeoutMs: 200 });

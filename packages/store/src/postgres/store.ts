@@ -84,28 +84,39 @@ async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release
 
 class Rollback extends Error {}
 
-/** What `fleet_insert_dispatch` answers (dispatch-functions.ts): an outcome, the counts, the row. */
-interface InsertRow {
-  readonly outcome: 'created' | 'held' | 'refused' | 'conflict';
-  readonly live_total: number | null;
-  readonly live_route: number | null;
-  readonly live_route_scope: number | null;
-}
+/**
+ * What `fleet_insert_dispatch` answers (dispatch-functions.ts): an outcome and the row; a refusal
+ * carries the live counts it saw under the lock instead.
+ */
+type InsertRow =
+  | { readonly outcome: 'created' | 'held' | 'conflict' }
+  | {
+      readonly outcome: 'refused';
+      readonly live_total: number;
+      readonly live_route: number;
+      readonly live_route_scope: number;
+    };
 
 /**
  * The cap the insert found reached, named by the shared rule (accept-limits.ts) from the counts
- * the function saw under the lock: the refusal reads the same whichever backend or check made it.
+ * the function saw: the refusal reads the same whichever backend or check made it.
  */
-function refusal(row: InsertRow, dispatch: NewDispatch, limits: LiveLimits | undefined): StoreError {
+function refusal(
+  row: Extract<InsertRow, { outcome: 'refused' }>,
+  dispatch: NewDispatch,
+  limits: LiveLimits,
+): StoreError {
   const counts: LiveCounts = {
-    total: row.live_total ?? 0,
-    byRoute: new Map([[dispatch.route, row.live_route ?? 0]]),
+    total: row.live_total,
+    byRoute: new Map([[dispatch.route, row.live_route]]),
     // Per scope alone is no cap (LiveLimits), so the function does not count it.
     byScope: new Map(),
-    byRouteScope: new Map([[routeScopeKey(dispatch.route, dispatch.scope), row.live_route_scope ?? 0]]),
+    byRouteScope: new Map([[routeScopeKey(dispatch.route, dispatch.scope), row.live_route_scope]]),
   };
-  const refused = limits === undefined ? undefined : exceededLimit(counts, dispatch, limits);
-  return refused ?? new StoreError(`insert of dispatch ${dispatch.id} was refused with room under every cap`);
+  return (
+    exceededLimit(counts, dispatch, limits) ??
+    new StoreError(`insert of dispatch ${dispatch.id} was refused with room under every cap`)
+  );
 }
 
 /**
@@ -201,6 +212,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   ): Promise<{ record: DispatchRecord; created: boolean }> {
     // One statement, one round trip (migration 3): with limits, the accept lock, the handle check
     // and the count run inside it before the insert, in its own transaction.
+    const caps: LiveLimits = limits ?? {};
     const { rows } = await pool.query<InsertRow>(
       prepared('insertDispatch', [
         dispatch.id,
@@ -212,16 +224,24 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         jobToJson(dispatch.job),
         dispatch.at,
         limits !== undefined,
-        limits?.total ?? null,
-        limits?.route ?? null,
-        limits?.routeScope ?? null,
+        caps.total ?? null,
+        caps.route ?? null,
+        caps.routeScope ?? null,
       ]),
     );
     const row = rows[0];
-    if (row === undefined) throw new StoreError(`insert of dispatch ${dispatch.id} returned no outcome`);
-    if (row.outcome === 'created') return { record: toRecord(row), created: true };
-    if (row.outcome === 'held') return { record: toRecord(row), created: false };
-    if (row.outcome === 'refused') throw refusal(row, dispatch, limits);
+    switch (row?.outcome) {
+      case 'created':
+        return { record: toRecord(row), created: true };
+      case 'held':
+        return { record: toRecord(row), created: false };
+      case 'refused':
+        throw refusal(row, dispatch, caps);
+      case 'conflict':
+        break;
+      default:
+        throw new StoreError(`insert of dispatch ${dispatch.id} answered no known outcome`);
+    }
     // Nothing was written: the id or the handle is taken by a committed row (ON CONFLICT waited
     // for a racing insert to commit). The id is checked first, as SQLite's primary key is.
     const byId = await one(pool, prepared('getById', [dispatch.id]));
