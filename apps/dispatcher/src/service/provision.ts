@@ -1,19 +1,16 @@
 import { bootstrapFromConfig, renderUserData } from '@forgejo-fleet/cloud-init';
-import { parseScope } from '@forgejo-fleet/forgejo';
 import { type DispatchRecord, LAZY_WRITE, type WarmVm } from '@forgejo-fleet/store';
 import type { Logger } from 'pino';
 import type { UsageMeter } from './budgets.js';
 import { createColdVm } from './cold-vm.js';
 import type { CreateContext } from './create-vm.js';
 import type { ServiceDeps } from './deps.js';
-import { errorSummary } from './errors.js';
-import { instanceName, vmName } from './names.js';
-import { runnerDescription } from './ownership.js';
+import { vmName } from './names.js';
+import { registerDispatchRunner } from './register-runner.js';
 import { releaseResources } from './release.js';
 import { claimPatch, type ReuseClaim, resumedClaim, takeParked, writeClaim } from './reuse/claim.js';
 import type { ReuseDesk } from './reuse/desk.js';
 import { rebuildForDispatch } from './reuse/rebuild.js';
-import { runnerPrefix } from './runner-prefix.js';
 import { wentCold } from './warm/claims.js';
 import type { WarmPool } from './warm/pool.js';
 
@@ -91,24 +88,12 @@ export async function provision(
     });
   }
 
-  const name = instanceName(runnerPrefix(config, route), record.id);
-  let registered: { id: number; uuid: string; token: string };
-  try {
-    registered = await deps.forgejoFor(record.scope).registerRunner(parseScope(record.scope), {
-      name,
-      ephemeral: true,
-      description: runnerDescription(config.fleet_id, record.id, store.storeId),
-    });
-  } catch (error) {
+  const registered = await registerDispatchRunner(deps, route, record, 'registering', log);
+  if (registered === undefined) {
     if (claimed?.parked !== undefined) context.reuse?.giveBack(claimed.parked);
-    deps.observer.error('forgejo');
-    log.warn({ err: errorSummary(error) }, 'runner registration failed');
-    await store.transition(record.id, ['registering'], 'failed', clock.now(), {
-      error: `runner registration failed: ${errorSummary(error)}`,
-    });
     return;
   }
-  const runner = { id: registered.id, uuid: registered.uuid, name };
+  const { runner } = registered;
   // Synced (the default): provider.create follows, and the VM it makes must find its dispatch
   // in `provisioning` after any crash, a power loss included, to be adopted by its tag.
   const toProvisioning = (claim: ReuseClaim | undefined) =>
@@ -139,12 +124,12 @@ export async function provision(
     bootstrapFromConfig({
       config,
       route,
-      runner: { uuid: registered.uuid, token: registered.token, name },
+      runner: { uuid: runner.uuid, token: registered.token, name: runner.name },
       handle: record.handle ?? undefined,
       dispatchId: record.id,
     }),
   );
-  const vm = vmName(name, provisioning.retries);
+  const vm = vmName(runner.name, provisioning.retries);
   if (reuse !== undefined) {
     const params = { record: provisioning, route, claim: reuse, name: vm, userData, log };
     if (await rebuildForDispatch(deps, context.reuse, params)) return;

@@ -1,11 +1,7 @@
-import { parseScope } from '@forgejo-fleet/forgejo';
 import type { WarmVm } from '@forgejo-fleet/store';
 import type { ServiceDeps } from '../deps.js';
-import { errorSummary } from '../errors.js';
-import { instanceName } from '../names.js';
-import { runnerDescription } from '../ownership.js';
+import { registerDispatchRunner } from '../register-runner.js';
 import { releaseResources } from '../release.js';
-import { runnerPrefix } from '../runner-prefix.js';
 import { waitsForWarm } from './claims.js';
 import type { PollAnswer } from './mailbox.js';
 
@@ -48,26 +44,14 @@ export async function handOff(deps: ServiceDeps, vm: WarmVm, hooks: HandoffHooks
     route: route.name,
     scope: record.scope,
   });
-  const name = instanceName(runnerPrefix(config, route), record.id);
-  let registered: { id: number; uuid: string; token: string };
-  try {
-    registered = await deps.forgejoFor(record.scope).registerRunner(parseScope(record.scope), {
-      name,
-      ephemeral: true,
-      description: runnerDescription(config.fleet_id, record.id, store.storeId),
-    });
-  } catch (error) {
-    // As for a cold dispatch: a failed registration fails the dispatch (revived while its job
-    // waits); this VM's secret is burnt, so it can never serve another job.
-    deps.observer.error('forgejo');
-    log.warn({ err: errorSummary(error) }, 'runner registration failed');
-    await store.transition(record.id, ['provisioning'], 'failed', clock.now(), {
-      error: `runner registration failed: ${errorSummary(error)}`,
-    });
+  const registered = await registerDispatchRunner(deps, route, record, 'provisioning', log);
+  if (registered === undefined) {
+    // As for a cold dispatch, the dispatch failed (revived while its job waits); this VM's
+    // secret is burnt, so it can never serve another job.
     await hooks.retire(assigned, 'the runner registration for its job failed');
     return { status: 410 };
   }
-  const runner = { id: registered.id, uuid: registered.uuid, name };
+  const { runner } = registered;
   const still = await store.getWarm(vm.id);
   const booting =
     still?.state === 'assigned'
@@ -104,7 +88,7 @@ export async function handOff(deps: ServiceDeps, vm: WarmVm, hooks: HandoffHooks
     status: 200,
     assignment: {
       instance_url: config.forgejo.instance_url,
-      runner: { uuid: registered.uuid, token: registered.token, name },
+      runner: { uuid: runner.uuid, token: registered.token, name: runner.name },
       handle: record.handle ?? '',
       labels: [...route.runner_labels],
       job_timeout_seconds: Math.round(route.timeouts.job / 1000),
