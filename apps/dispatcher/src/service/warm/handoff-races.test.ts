@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { warmWorld } from '../../__fixtures__/warm-world.js';
+import { WARM_CLAIM_GRACE_MS } from './claims.js';
 
 const CALLER = { name: 'autoscaler', scopes: '*' as const };
 
@@ -121,5 +122,37 @@ describe('warm handoff races', () => {
       state: 'retired',
       reason: 'its dispatch ended or went cold before the handoff',
     });
+  });
+});
+
+describe('a stale warm claim taken back', () => {
+  it('a failed delete of the taken-back VM still sends the dispatch cold; the orphan sweep deletes the VM', async () => {
+    const vm = await idleVm();
+    const record = await claimed(vm.vmId);
+    w.advance(WARM_CLAIM_GRACE_MS + 1);
+    const remove = vi.spyOn(w.cloud.provider, 'delete').mockRejectedValueOnce(new Error('injected: 503'));
+
+    await w.service.reconcile();
+    await w.service.drain();
+
+    expect(remove).toHaveBeenCalledWith(vm.instanceId);
+    expect(await w.store.getWarm(vm.vmId)).toMatchObject({
+      state: 'retired',
+      reason: 'its agent never took the job it was claimed for',
+    });
+    const now = await w.service.get(record.id);
+    expect(now).toMatchObject({ state: 'booting' });
+    expect(now.instance_id).not.toBe(vm.instanceId);
+    expect(w.cloud.instances.has(vm.instanceId)).toBe(true);
+    // The agent that wakes up late finds nothing.
+    expect((await w.poll(vm.vmId, vm.secret)).status).toBe(401);
+
+    // The VM carries its retired pool id: the orphan sweep deletes it.
+    for (let i = 0; i < 5 && w.cloud.instances.has(vm.instanceId); i++) {
+      w.advance(15 * 60_000);
+      await w.service.reconcile();
+      await w.service.drain();
+    }
+    expect(w.cloud.instances.has(vm.instanceId)).toBe(false);
   });
 });
