@@ -69,7 +69,7 @@ export function buildCore(options: ServiceOptions): ServiceCore {
     deps.config.agent !== undefined && deps.config.routes.some(hasWarmPool)
       ? new WarmPool(
           deps,
-          base,
+          reuse ? { ...base, reuse } : base,
           options.warmUserData ?? warmUserDataFromConfig(deps.config),
           options.timer ?? realTimer,
         )

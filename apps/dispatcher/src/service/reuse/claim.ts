@@ -1,10 +1,18 @@
 import type { Route } from '@forgejo-fleet/config';
-import { type DispatchPatch, type DispatchRecord, FencedWriteError } from '@forgejo-fleet/store';
+import {
+  type DispatchPatch,
+  type DispatchRecord,
+  FencedWriteError,
+  type WarmState,
+} from '@forgejo-fleet/store';
 import type { ServiceDeps } from '../deps.js';
 import { leadershipOf } from '../leadership.js';
 import type { ReuseDesk } from './desk.js';
 import { paidHourLeft } from './paid-hour.js';
 import type { Parked } from './parked.js';
+
+/** Warm states in which the pool, not a dispatch, holds the VM. */
+const UNCLAIMED_WARM: readonly WarmState[] = ['creating', 'booting', 'idle'];
 
 /** The server a dispatch rebuilds instead of creating one. */
 export interface ReuseClaim {
@@ -28,6 +36,38 @@ export function takeParked(
   record: Pick<DispatchRecord, 'scope'>,
   route: Route,
 ): ReuseClaim | undefined {
+  return takeFor(
+    deps,
+    desk,
+    route,
+    record.scope,
+    (p) => route.providers.includes(p.provider) && (!route.reuse.same_scope_only || p.scope === record.scope),
+  );
+}
+
+/**
+ * A parked server for the route's warm pool, made by the pool's provider. A pool VM belongs to no
+ * scope until a dispatch claims it, so a route that keeps servers within their scope
+ * (`same_scope_only`) never gives one to its pool: the VM could serve any scope's job next.
+ */
+export function takeParkedForPool(
+  deps: Pick<ServiceDeps, 'providerFor' | 'clock' | 'leadership'>,
+  desk: ReuseDesk,
+  route: Route,
+  provider: string,
+): (ReuseClaim & { readonly parked: Parked }) | undefined {
+  if (route.reuse.same_scope_only) return undefined;
+  // Pool VMs are made and deleted with the provider object of scope ''.
+  return takeFor(deps, desk, route, '', (p) => p.provider === provider);
+}
+
+function takeFor(
+  deps: Pick<ServiceDeps, 'providerFor' | 'clock' | 'leadership'>,
+  desk: ReuseDesk,
+  route: Route,
+  scope: string,
+  fits: (p: Parked) => boolean,
+): (ReuseClaim & { readonly parked: Parked }) | undefined {
   if (!route.reuse.paid_hour) return undefined;
   // Only the leader parks and takes kept servers: a follower's desk may be an old term's.
   if (leadershipOf(deps).role() !== 'leader') return undefined;
@@ -35,9 +75,8 @@ export function takeParked(
   const parked = desk.take(
     (p) =>
       p.route === route.name &&
-      route.providers.includes(p.provider) &&
-      (!route.reuse.same_scope_only || p.scope === record.scope) &&
-      sameProviderObject(deps, p, record.scope) &&
+      fits(p) &&
+      sameProviderObject(deps, p, scope) &&
       paidHourLeft(p.createdAt, now) >= route.reuse.min_left,
     (p) => paidHourLeft(p.createdAt, now),
   );
@@ -93,7 +132,7 @@ export function claimPatch(claim: ReuseClaim): DispatchPatch {
 /**
  * Writes a dispatch's `provisioning` step with a claim just taken off the desk, as the leader:
  * in the leader's fence (the store refuses it once another replica holds the lease) and only
- * while no live dispatch records that server (a desk filled in an earlier term may be stale, and
+ * while no live dispatch or unclaimed pool VM records that server (a desk filled in an earlier term may be stale, and
  * another replica may have claimed it since). Between terms the lease is held by one replica at
  * a time and a term's claims are taken off one desk synchronously, so a kept server is claimed
  * by one dispatch. `written: false`: nothing was written; the dispatch goes on without reuse.
@@ -110,6 +149,17 @@ export async function writeClaim<T>(
     outcome = await leadershipOf(deps).lead(async (): Promise<Outcome> => {
       const live = await deps.store.listLive();
       if (live.some((r) => r.provider === claim.provider && r.instance_id === claim.instanceId))
+        return { written: false, elsewhere: true };
+      // A pool VM not yet claimed by a dispatch is recorded by its warm record only.
+      const warm = await deps.store.listWarm();
+      if (
+        warm.some(
+          (vm) =>
+            UNCLAIMED_WARM.includes(vm.state) &&
+            vm.provider === claim.provider &&
+            vm.instance_id === claim.instanceId,
+        )
+      )
         return { written: false, elsewhere: true };
       return { written: true, result: await write() };
     });

@@ -7,6 +7,10 @@ import type { ServiceDeps } from '../deps.js';
 import { errorSummary } from '../errors.js';
 import { leadershipOf } from '../leadership.js';
 import { STORE_TAG } from '../ownership.js';
+import { type ReuseClaim, takeParkedForPool } from '../reuse/claim.js';
+import type { ReuseDesk } from '../reuse/desk.js';
+import type { Parked } from '../reuse/parked.js';
+import { rebuildForPool } from '../reuse/pool-rebuild.js';
 import { WARM_RECHECK_MS } from './claims.js';
 import { type HandoffResult, handOff } from './handoff.js';
 import { Mailbox, type PollAnswer } from './mailbox.js';
@@ -32,7 +36,11 @@ const UNCLAIMED: readonly WarmVm['state'][] = ['creating', 'booting', 'idle'];
 /** What the pool shares with cold creates, plus today's budgets (a refill respects them). */
 export interface PoolContext extends CreateContext {
   readonly usage: UsageMeter;
+  /** Servers kept for paid-hour reuse: a refill rebuilds one of its route instead of creating. */
+  readonly reuse?: ReuseDesk;
 }
+
+type KeptServer = ReuseClaim & { readonly parked: Parked };
 
 /**
  * The warm pools of every route: creates VMs ahead of demand, answers their agents' polls, gives
@@ -94,7 +102,7 @@ export class WarmPool {
       );
       for (let i = 0; i < Math.min(deficit, room); i++) {
         total++;
-        this.#start(route);
+        this.#start(route, this.#takeKept(route));
       }
     }
   }
@@ -229,9 +237,16 @@ export class WarmPool {
     }
   }
 
-  #start(route: Route): void {
+  /** A server of this route kept after its job, taken off the desk for the pool (reuse.paid_hour). */
+  #takeKept(route: Route): KeptServer | undefined {
+    const desk = this.context.reuse;
+    if (desk === undefined) return undefined;
+    return takeParkedForPool(this.deps, desk, route, poolProvider(route));
+  }
+
+  #start(route: Route, kept?: KeptServer): void {
     const id = newWarmId();
-    const work = this.#create(route, id)
+    const work = this.#create(route, id, kept)
       .catch((error: unknown) => {
         this.deps.log.error({ warmId: id, err: errorSummary(error) }, 'warm vm create crashed');
       })
@@ -239,31 +254,47 @@ export class WarmPool {
     this.#creating.set(id, { route: route.name, work });
   }
 
-  async #create(route: Route, id: string): Promise<void> {
+  async #create(route: Route, id: string, kept?: KeptServer): Promise<void> {
     const { deps, context } = this;
     const agentUrl = deps.config.agent?.public_url;
-    if (agentUrl === undefined) return;
-    const providerName = route.warm?.provider ?? route.providers[0] ?? '';
+    if (agentUrl === undefined) {
+      if (kept !== undefined) context.reuse?.giveBack(kept.parked);
+      return;
+    }
+    const providerName = poolProvider(route);
     const secret = newAgentSecret();
-    const vm = await deps.store.insertWarm({
-      id,
-      route: route.name,
-      provider: providerName,
-      secret_hash: hashSecret(secret),
-      at: deps.clock.now(),
-    });
+    const insert = () =>
+      deps.store.insertWarm({
+        id,
+        route: route.name,
+        provider: providerName,
+        secret_hash: hashSecret(secret),
+        at: deps.clock.now(),
+      });
     const owner = { 'forgejo-fleet': deps.config.fleet_id, 'forgejo-fleet-warm': id };
+    const name = `${deps.config.fleet_id}-${id}`.slice(0, 63);
+    const userData = this.userData({ route, vmId: id, secret, agentUrl });
+    const tags = { ...owner, [STORE_TAG]: deps.store.storeId, 'forgejo-fleet-route': route.name };
+    const log = deps.log.child({ warmId: id, route: route.name });
+    if (kept !== undefined && context.reuse !== undefined) {
+      const params = { id, route, claim: kept, name, userData, tags, insert, log };
+      const reused = await rebuildForPool(deps, context.reuse, params);
+      if (reused === 'rebuilt') return;
+      // The failed rebuild's record is retired and its tags may linger: create under a new id.
+      if (reused === 'failed') return this.#start(route);
+    }
+    const vm = await insert();
     const request: CreateRequest = {
       // The pool record names one provider, so a pool VM is made by that provider's choices only.
       providers: [providerName],
       scope: '',
       about: { route: route.name },
-      name: `${deps.config.fleet_id}-${id}`.slice(0, 63),
-      userData: this.userData({ route, vmId: id, secret, agentUrl }),
-      tags: { ...owner, [STORE_TAG]: deps.store.storeId, 'forgejo-fleet-route': route.name },
+      name,
+      userData,
+      tags,
       idempotencyKey: () => `${deps.config.fleet_id}-${id}`,
       lookupTags: owner,
-      log: deps.log.child({ warmId: id, route: route.name }),
+      log,
     };
     const outcome = await createVm(deps, context, request);
     if (outcome.kind !== 'created') {
@@ -290,6 +321,11 @@ export class WarmPool {
     if (!booting)
       await this.retire({ ...vm, instance_id: instance.id }, 'retired while it was created', instance);
   }
+}
+
+/** Which of the route's providers makes its pool VMs. */
+function poolProvider(route: Route): string {
+  return route.warm?.provider ?? route.providers[0] ?? '';
 }
 
 /** A handoff rung from a claim: `not-yet` cannot happen there (the dispatch has moved on), but reads as "nothing yet". */

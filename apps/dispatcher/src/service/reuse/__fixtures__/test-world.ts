@@ -11,6 +11,7 @@ import { seedAcme, sequentialIds } from '../../../__fixtures__/world-parts.js';
 import { createLogger } from '../../../logger.js';
 import { forgejoClients } from '../../../wiring.js';
 import { createDispatchService, type DispatchService } from '../../service.js';
+import { warmUserDataFromConfig } from '../../warm/user-data.js';
 
 export interface Wrappers {
   readonly store?: (store: Store) => Store;
@@ -18,12 +19,18 @@ export interface Wrappers {
   readonly provider?: (provider: Provider) => Provider;
 }
 
+/** Route `small` gets a warm pool of one VM (and the agent endpoint is on). */
+export interface WarmOption {
+  /** Route `small`'s `reuse.same_scope_only`. */
+  readonly sameScopeOnly: boolean;
+}
+
 /**
  * A fake Forgejo (orgs acme and beta), a fake Hetzner Cloud on a virtual clock, and a store file
  * that outlives dispatcher processes: `start()` is a dispatcher process, a second one a restart.
  * Routes `small` (linux) and `other` (arm) both reuse paid hours on the one Hetzner provider.
  */
-export async function reuseWorld() {
+export async function reuseWorld(options: { warm?: WarmOption } = {}) {
   const clock = virtualClock(Date.parse('2026-11-23T10:00:00Z'));
   const forgejo = await startFakeForgejo();
   const hetzner = await startFakeHetzner({ now: clock.now, rateLimit: false });
@@ -35,6 +42,7 @@ export async function reuseWorld() {
 fleet_id: hz
 forgejo: { api_url: ${forgejo.url}, instance_url: https://git.example.com, token_env: FT, timeout: 5s }
 reconcile: { orphan_grace: 10m }
+${options.warm ? 'agent: { public_url: https://fleet.example.com:8443, hold: 20s }' : ''}
 providers:
   hetzner:
     kind: hetzner
@@ -48,7 +56,8 @@ routes:
     labels: [linux]
     providers: [hetzner]
     timeouts: { boot: 5m, pickup: 10m, job: 1h, max_lifetime: 3h, pickup_retries: 1 }
-    reuse: { paid_hour: true, min_left: 10m }
+    reuse: { paid_hour: true, min_left: 10m${options.warm ? `, same_scope_only: ${options.warm.sameScopeOnly}` : ''} }
+    ${options.warm ? 'warm: { min_idle: 1 }' : ''}
   - name: other
     labels: [arm]
     providers: [hetzner]
@@ -68,6 +77,14 @@ clients:
   const path = join(dir, 'dispatcher.db');
   const newId = sequentialIds();
   const stores: Store[] = [];
+  /** Agent secrets by warm VM id, as the warm renderer put them in the user-data. */
+  const agentSecrets = new Map<string, string>();
+  const renderWarm = warmUserDataFromConfig(config);
+  const holds = new Set<() => void>();
+  const holdTimer = (fn: () => void) => {
+    holds.add(fn);
+    return () => holds.delete(fn);
+  };
 
   function start(wrap: Wrappers = {}) {
     const raw = openSqliteStore(path);
@@ -83,6 +100,12 @@ clients:
       log: createLogger('silent'),
       forgejoFor: (scope) => (wrap.forgejo ? wrap.forgejo(clients(scope)) : clients(scope)),
       providerFor: () => wrapped,
+      warmUserData: (params) => {
+        agentSecrets.set(params.vmId, params.secret);
+        return renderWarm(params);
+      },
+      // Held agent polls end when the test says so.
+      ...(options.warm ? { timer: holdTimer } : {}),
     });
     return { service, store: raw };
   }
@@ -94,6 +117,14 @@ clients:
     config,
     provider,
     start,
+    agentSecrets,
+    /** Ends every held agent poll ("nothing yet"). */
+    expireHolds() {
+      for (const fn of [...holds]) {
+        holds.delete(fn);
+        fn();
+      }
+    },
     job(options: { org?: string; runsOn?: string[] } = {}) {
       return forgejo.enqueueJob({
         repo: `${options.org ?? 'acme'}/web`,
