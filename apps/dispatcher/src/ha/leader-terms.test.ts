@@ -115,7 +115,7 @@ describe('leader terms', () => {
     const seen = await work;
     expect(seen?.verdict).toEqual({ ok: false, reason: 'this replica is no longer the leader of that term' });
     expect(seen?.reason).toBeInstanceOf(LeadershipLostError);
-    expect(String((seen?.reason as Error).message)).toMatch(/another replica holds the lease/);
+    expect(String((seen?.reason as Error | undefined)?.message)).toMatch(/another replica holds the lease/);
     expect([a.role(), b.role()]).toEqual(['follower', 'leader']);
   });
 
