@@ -71,7 +71,10 @@ async function judge(
     if (warm && age > warm.max_idle_age) {
       return { reason: `recycled after ${Math.round(warm.max_idle_age / 60_000)} min`, instance: listed };
     }
-    if (warm?.paid_hour_only && age % HOUR_MS > HOUR_MS - PAID_HOUR_MARGIN_MS) {
+    // Billing runs from the server's creation, which for a server rebuilt from a kept one (paid-hour
+    // reuse) is older than this pool record.
+    const billedFor = world.now - (listed.createdAt ?? vm.created_at);
+    if (warm?.paid_hour_only && billedFor % HOUR_MS > HOUR_MS - PAID_HOUR_MARGIN_MS) {
       return { reason: 'idle at the end of its paid hour', instance: listed };
     }
   }

@@ -168,6 +168,25 @@ describe('hourly billing', () => {
     expect(deleted.map((d) => d.reason)).toEqual([expect.stringMatching(/idle at the end of its paid hour/)]);
     expect(w.warmInstances()).toHaveLength(1);
   });
+
+  it('counts the paid hour from the server, which for a server rebuilt from a kept one is older than its pool record', async () => {
+    w.expireHolds();
+    await w.close();
+    w = await warmWorld(1, 'max_idle_age: 3h, paid_hour_only: true');
+    const polls = await bootPool();
+    w.expireHolds();
+    await Promise.all(polls.values());
+    // The server was created 40 minutes before this pool VM's record (a rebuilt kept server).
+    const [server] = w.warmInstances();
+    if (server === undefined) throw new Error('no pool vm');
+    w.cloud.instances.set(server.id, { ...server, createdAt: w.now() - 40 * 60_000 });
+
+    w.advance(16 * 60_000); // the record is 16 min old, the server 56 min: its hour is ending
+    await w.service.reconcile();
+    await w.service.drain();
+    const deleted = (await w.store.listDecisions({ limit: 100 })).filter((d) => d.kind === 'delete');
+    expect(deleted.map((d) => d.reason)).toEqual([expect.stringMatching(/idle at the end of its paid hour/)]);
+  });
 });
 
 describe('agent endpoint bad input: 4xx and no state change', () => {
