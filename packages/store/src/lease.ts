@@ -70,6 +70,7 @@ export function toLease(row: LeaseRow, now: number): Lease {
     epoch: Number(row.epoch),
     expiresAt: Number(row.expires_at),
     expired: Number(row.expires_at) <= now,
+    expiresInMs: Math.max(0, Number(row.expires_at) - now),
   };
 }
 

@@ -131,6 +131,8 @@ export interface Lease {
   readonly expiresAt: number;
   /** Past `expiresAt` by the store's clock, or released. */
   readonly expired: boolean;
+  /** How long until it runs out, by the store's clock (0 once it has): no clock skew in it. */
+  readonly expiresInMs: number;
 }
 
 /** A write that may be lost to a power loss (see WriteOptions.durable). */

@@ -1,5 +1,5 @@
 import type { Clock } from '@forgejo-fleet/runtime';
-import { fakeClock, virtualClock } from '@forgejo-fleet/runtime/testing';
+import { fakeClock, flush, virtualClock } from '@forgejo-fleet/runtime/testing';
 import { openSqliteStore, type Store } from '@forgejo-fleet/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
@@ -35,6 +35,7 @@ function world(clock: TestClock = virtualClock(T0)) {
           calls.push(`release:${holder}`);
           return failRelease ? Promise.reject(new Error('connection reset')) : store.releaseLease(...args);
         },
+        readLease: (...args) => store.readLease(...args),
       },
       holder,
       ttlMs: TTL,
@@ -136,6 +137,24 @@ describe('leader terms', () => {
 
     expect(w.calls).toEqual(['acquire:a', 'release:a', 'acquire:b']);
     expect([a.role(), b.role()]).toEqual(['follower', 'leader']);
+  });
+
+  it("a follower tries again the moment the leader's lease runs out, not up to a renewal period later", async () => {
+    const timed = fakeClock(T0);
+    const w = world({ ...timed.clock, advance: (ms) => void timed.advance(ms) });
+    const a = w.replica('a');
+    const b = w.replica('b');
+    await a.renew(); // a leads from T0, then dies: it never renews again
+    await timed.advance(TTL / 6); // b starts off a's rhythm: its own tries would come at TTL/6 + k·TTL/3
+    b.start();
+    await flush();
+    expect(b.role()).toBe('follower');
+
+    await timed.advance(TTL - TTL / 6 - 1); // 1 ms before a's lease runs out
+    expect(b.role()).toBe('follower');
+    await timed.advance(50); // TTL + 49 ms after a's last renewal (a fixed TTL/3 rhythm: TTL + TTL/6)
+    expect(b.role()).toBe('leader');
+    await b.stop();
   });
 
   it('a failed release on stop leaves the lease to run out: another replica leads after one TTL', async () => {

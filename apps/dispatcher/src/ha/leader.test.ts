@@ -91,10 +91,11 @@ describe('leader election', () => {
   it('aborts the running leader work the moment a renewal fails', async () => {
     const w = world();
     let down = false;
-    const flaky: Pick<Store, 'acquireLease' | 'releaseLease'> = {
+    const flaky: Pick<Store, 'acquireLease' | 'releaseLease' | 'readLease'> = {
       acquireLease: (...args) =>
         down ? Promise.reject(new Error('connection reset')) : w.store.acquireLease(...args),
       releaseLease: (...args) => w.store.releaseLease(...args),
+      readLease: (...args) => w.store.readLease(...args),
     };
     const { observer, seen } = events();
     const election = createLeaderElection({

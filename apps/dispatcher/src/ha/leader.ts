@@ -19,8 +19,13 @@ export interface HaObserver {
   epoch(epoch: number): void;
 }
 
+/** A follower's next try is at least this far off (a lease that just ran out, or none). */
+const FOLLOWER_RETRY_MIN_MS = 25;
+/** Past the holder's expiry by this much, so the store sees it expired. */
+const EXPIRY_SLACK_MS = 10;
+
 export interface LeaderElectionOptions {
-  readonly store: Pick<Store, 'acquireLease' | 'releaseLease'>;
+  readonly store: Pick<Store, 'acquireLease' | 'releaseLease' | 'readLease'>;
   /** Unique per process: `host:pid:random`. */
   readonly holder: string;
   readonly ttlMs: number;
@@ -77,6 +82,8 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
   let term: Term | undefined;
   /** Local time at which the last successful acquire or renewal was sent (not answered). */
   let renewedAt = Number.NEGATIVE_INFINITY;
+  /** When a follower tries next: the moment another holder's lease runs out, at most a renewal period. */
+  let nextTryMs = options.renewEveryMs;
   let loop: Loop | undefined;
   observer?.role('follower');
 
@@ -102,8 +109,10 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
     if (grant === undefined) {
       observer?.renewal('held-elsewhere');
       endTerm('another replica holds the lease');
+      nextTryMs = await untilExpiry();
       return;
     }
+    nextTryMs = options.renewEveryMs;
     renewedAt = sentAt;
     if (term !== undefined && term.fence.epoch === grant.epoch) {
       observer?.renewal('renewed');
@@ -117,6 +126,24 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
     if (grant.previousHolder !== null && grant.previousHolder !== holder) observer?.failover();
     log.info({ epoch: grant.epoch, previousHolder: grant.previousHolder }, 'became the leader');
     options.onLeader?.();
+  }
+
+  /**
+   * A follower tries again right when the holder's lease runs out (by the store's clock, so no
+   * skew between hosts), so a dead leader is replaced within one lease TTL of its last renewal
+   * rather than up to a renewal period later.
+   */
+  async function untilExpiry(): Promise<number> {
+    try {
+      const lease = await store.readLease(LEADER_LEASE, clock.now());
+      if (lease === undefined) return FOLLOWER_RETRY_MIN_MS;
+      return Math.min(
+        options.renewEveryMs,
+        Math.max(FOLLOWER_RETRY_MIN_MS, lease.expiresInMs + EXPIRY_SLACK_MS),
+      );
+    } catch {
+      return options.renewEveryMs;
+    }
   }
 
   /** The caller's term while it is still this replica's current one and not past its lease. */
@@ -163,12 +190,16 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
 
     start() {
       if (loop !== undefined) return;
-      loop = every(options.renewEveryMs, () => renew(), {
-        name: 'ha-lease',
-        clock,
-        log,
-        immediate: true,
-      });
+      loop = every(
+        () => (term === undefined ? nextTryMs : options.renewEveryMs),
+        () => renew(),
+        {
+          name: 'ha-lease',
+          clock,
+          log,
+          immediate: true,
+        },
+      );
     },
 
     async stop() {

@@ -86,6 +86,10 @@ export function leaseCases(backend: StoreBackend): void {
         epoch: 1,
         expired: false,
       });
+      // The time left by the store's own clock (PostgreSQL: the server's), never more than the TTL.
+      const left = (await store.readLease('leader', now()))?.expiresInMs ?? 0;
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(LONG);
       // Leases are independent by name.
       expect(await store.acquireLease('other', 'b', LONG, now())).toMatchObject({ epoch: 1 });
     });
@@ -122,7 +126,11 @@ export function leaseCases(backend: StoreBackend): void {
       expect(await store.releaseLease('leader', 'a', grant?.epoch ?? 0)).toBe(true);
       expect(await store.releaseLease('leader', 'a', grant?.epoch ?? 0)).toBe(false);
 
-      expect(await store.readLease('leader', now())).toMatchObject({ holder: 'a', expired: true });
+      expect(await store.readLease('leader', now())).toMatchObject({
+        holder: 'a',
+        expired: true,
+        expiresInMs: 0,
+      });
       expect(await store.acquireLease('leader', 'b', LONG, now())).toMatchObject({
         epoch: 2,
         previousHolder: 'a',
