@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeAnswer } from '../fake-answer.js';
+import { fakeHttpHandler } from '../fake-http.js';
 import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
 import type { Model } from './model.js';
 import type {
@@ -467,46 +467,5 @@ export function createRoutes(params: {
     return { headers, ...route(method, apiPath, query, body) };
   }
 
-  return function handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const method = req.method ?? 'GET';
-      const at = model.now();
-      const result = answer(
-        method,
-        url.pathname,
-        url.searchParams,
-        req.headers.authorization,
-        Buffer.concat(chunks).toString('utf8'),
-      );
-      calls.push({
-        method,
-        path: url.pathname,
-        query: url.search,
-        status: result.drop ? 0 : result.status,
-        at,
-      });
-      if (result.drop) {
-        req.socket.destroy();
-        return;
-      }
-      const json = JSON.stringify(result.body ?? {});
-      res.writeHead(result.status, {
-        ...result.headers,
-        'Content-Type': 'application/json',
-        'Content-Length': Buffer.byteLength(json),
-      });
-      res.end(json);
-      onAnswer?.({
-        method,
-        path: url.pathname,
-        query: url.search,
-        status: result.status,
-        contentType: 'application/json',
-        body: json,
-      });
-    });
-  };
+  return fakeHttpHandler({ now: () => model.now(), answer, calls, onAnswer });
 }

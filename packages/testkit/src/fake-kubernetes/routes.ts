@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeAnswer } from '../fake-answer.js';
+import { fakeHttpHandler } from '../fake-http.js';
 import { type Api, UNKNOWN_FORMAT } from './api.js';
 import type { Cluster } from './cluster.js';
 import {
@@ -148,44 +148,12 @@ export function createRoutes(params: {
     }
   }
 
-  return function handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const method = req.method ?? 'GET';
-      const at = cluster.now();
-      const result = answer(
-        method,
-        url.pathname,
-        url.searchParams,
-        req.headers.authorization,
-        Buffer.concat(chunks).toString('utf8'),
-      );
-      // What was written becomes due (a pod's secret arrived, a create over quota): settle it now.
-      cluster.sync();
-      calls.push({
-        method,
-        path: url.pathname,
-        query: url.search,
-        status: result.drop ? 0 : result.status,
-        at,
-      });
-      if (result.drop) {
-        req.socket.destroy();
-        return;
-      }
-      const isText = result.text !== undefined;
-      const body = isText ? (result.text ?? '') : JSON.stringify(result.body ?? {});
-      const contentType = isText ? 'text/plain; charset=utf-8' : 'application/json';
-      res.writeHead(result.status, {
-        ...result.headers,
-        'Content-Type': contentType,
-        'Content-Length': Buffer.byteLength(body),
-        ...(isText ? { 'X-Content-Type-Options': 'nosniff' } : {}),
-      });
-      res.end(body);
-      onAnswer?.({ method, path: url.pathname, query: url.search, status: result.status, contentType, body });
-    });
-  };
+  // What was written becomes due (a pod's secret arrived, a create over quota): settle it after each answer.
+  return fakeHttpHandler({
+    now: () => cluster.now(),
+    answer,
+    afterAnswer: () => cluster.sync(),
+    calls,
+    onAnswer,
+  });
 }
