@@ -354,29 +354,40 @@ export function conformanceChecks(
   return {
     checks: CHECK_NAMES.map((name) => ({ name, run: bodies[name] })),
     fleets: Object.values(fleets),
-    async cleanup() {
-      const failed: string[] = [];
-      const leftover: string[] = [];
-      let deleted = 0;
-      const ids = new Set(created.keys());
-      for (const fleet of Object.values(fleets)) {
-        try {
-          for (const instance of await provider.list({ [fleetTag]: fleet }))
-            if (!isGone(instance)) ids.add(instance.id);
-        } catch (error) {
-          failed.push(`list ${fleet}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      }
-      for (const id of ids) {
-        try {
-          if ((await provider.delete(id)) === 'deleted') deleted++;
-          created.delete(id);
-        } catch (error) {
-          failed.push(`delete ${id}: ${error instanceof Error ? error.message : String(error)}`);
-          leftover.push(id);
-        }
-      }
-      return { deleted, failed, leftover };
-    },
+    cleanup: () => deleteFleets(provider, fleetTag, Object.values(fleets), created),
   };
+}
+
+/**
+ * The suites' cleanup: deletes what they created and anything still listed under their throwaway
+ * fleets, even after failures; says what failed and which deletes left an instance behind.
+ */
+export async function deleteFleets(
+  provider: Provider,
+  fleetTag: string,
+  fleets: readonly string[],
+  created: { keys(): Iterable<string>; delete(id: string): boolean },
+): Promise<{ deleted: number; failed: string[]; leftover: string[] }> {
+  const failed: string[] = [];
+  const leftover: string[] = [];
+  let deleted = 0;
+  const ids = new Set(created.keys());
+  for (const fleet of fleets) {
+    try {
+      for (const instance of await provider.list({ [fleetTag]: fleet }))
+        if (!isGone(instance)) ids.add(instance.id);
+    } catch (error) {
+      failed.push(`list ${fleet}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  for (const id of ids) {
+    try {
+      if ((await provider.delete(id)) === 'deleted') deleted++;
+      created.delete(id);
+    } catch (error) {
+      failed.push(`delete ${id}: ${error instanceof Error ? error.message : String(error)}`);
+      leftover.push(id);
+    }
+  }
+  return { deleted, failed, leftover };
 }

@@ -12,6 +12,7 @@ import {
   type ConformanceOptions,
   type ConformanceRun,
   type ConformanceSubject,
+  deleteFleets,
   expectAbort,
   isGone,
   MINIMAL_USER_DATA,
@@ -184,27 +185,6 @@ export function rebuildConformanceChecks(
       run: () => (rebuild === undefined ? Promise.resolve(NO_REBUILD) : bodies[name](rebuild)),
     })),
     fleets: [fleet],
-    async cleanup() {
-      const failed: string[] = [];
-      const leftover: string[] = [];
-      let deleted = 0;
-      const ids = new Set(created);
-      try {
-        for (const instance of await provider.list({ [fleetTag]: fleet }))
-          if (!isGone(instance)) ids.add(instance.id);
-      } catch (error) {
-        failed.push(`list ${fleet}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      for (const id of ids) {
-        try {
-          if ((await provider.delete(id)) === 'deleted') deleted++;
-          created.delete(id);
-        } catch (error) {
-          failed.push(`delete ${id}: ${error instanceof Error ? error.message : String(error)}`);
-          leftover.push(id);
-        }
-      }
-      return { deleted, failed, leftover };
-    },
+    cleanup: () => deleteFleets(provider, fleetTag, [fleet], created),
   };
 }
