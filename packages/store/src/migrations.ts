@@ -159,6 +159,56 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    name: 'live counts',
+    sql: `
+      -- Live dispatches per (route, scope), kept by triggers in the same transaction as every
+      -- write that starts or ends one: the accept limits read a few rows here instead of
+      -- walking every live dispatch twice per accept (0.1 ms at 1,000 live, 1 ms at 10,000).
+      -- Rows at 0 stay (one per pair ever used); readers skip them.
+      CREATE TABLE live_counts (
+        route TEXT    NOT NULL,
+        scope TEXT    NOT NULL,
+        n     INTEGER NOT NULL CHECK (n >= 0),
+        PRIMARY KEY (route, scope)
+      ) STRICT, WITHOUT ROWID;
+
+      INSERT INTO live_counts (route, scope, n)
+        SELECT route, scope, count(*) FROM dispatches
+         WHERE state IN ('accepted', 'registering', 'provisioning', 'booting', 'running')
+         GROUP BY route, scope;
+
+      CREATE TRIGGER live_counts_on_insert AFTER INSERT ON dispatches
+        WHEN NEW.state IN ('accepted', 'registering', 'provisioning', 'booting', 'running')
+      BEGIN
+        INSERT INTO live_counts (route, scope, n) VALUES (NEW.route, NEW.scope, 1)
+          ON CONFLICT (route, scope) DO UPDATE SET n = n + 1;
+      END;
+
+      CREATE TRIGGER live_counts_on_delete AFTER DELETE ON dispatches
+        WHEN OLD.state IN ('accepted', 'registering', 'provisioning', 'booting', 'running')
+      BEGIN
+        UPDATE live_counts SET n = n - 1 WHERE route = OLD.route AND scope = OLD.scope;
+      END;
+
+      -- Only countLive read it; one B-tree fewer for every write that starts or ends a dispatch.
+      DROP INDEX dispatches_live_by_route_scope;
+
+      -- Fires on every change of state, route or scope, live or not: the body moves the count
+      -- only where the old or the new row is live.
+      CREATE TRIGGER live_counts_on_update AFTER UPDATE OF state, route, scope ON dispatches
+      BEGIN
+        UPDATE live_counts SET n = n - 1
+         WHERE route = OLD.route AND scope = OLD.scope
+           AND OLD.state IN ('accepted', 'registering', 'provisioning', 'booting', 'running');
+        INSERT INTO live_counts (route, scope, n)
+          SELECT NEW.route, NEW.scope, 1
+           WHERE NEW.state IN ('accepted', 'registering', 'provisioning', 'booting', 'running')
+          ON CONFLICT (route, scope) DO UPDATE SET n = n + 1;
+      END;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
