@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { DispatchService } from '../service/service.js';
+import { bodyText, limitBody } from './body.js';
 import { closeUnreadBody } from './connection.js';
 import { BucketMap, tokenBucket } from './rate-limit.js';
 import { AgentPoll } from './schemas.js';
@@ -47,13 +47,13 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
   app.use(closeUnreadBody());
   app.post(
     '/v1/agent/poll',
-    bodyLimit({ maxSize: MAX_AGENT_BODY_BYTES, onError: (c) => c.json(error('payload_too_large'), 413) }),
+    limitBody({ maxSize: MAX_AGENT_BODY_BYTES, onError: (c) => c.json(error('payload_too_large'), 413) }),
     async (c) => {
       const secret = /^Bearer ([A-Za-z0-9_-]{20,128})$/.exec(c.req.header('authorization') ?? '')?.[1];
       if (secret === undefined) return c.json(error('unauthorized'), 401);
       let body: unknown;
       try {
-        body = JSON.parse(await c.req.text());
+        body = JSON.parse(await bodyText(c));
       } catch {
         return c.json(error('bad_request'), 400);
       }

@@ -6,13 +6,13 @@ import {
   ReconcileRequest,
   ROUTES,
 } from '@forgejo-fleet/dispatch-api';
-import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { DispatchService } from '../service/service.js';
 import { budgetView, decisionView, dispatchView } from '../service/view.js';
 import { type ApiClient, bearerAuth } from './auth.js';
+import { bodyText, limitBody } from './body.js';
 import { closeUnreadBody } from './connection.js';
 import type { AppEnv } from './env.js';
 import { ApiError } from './errors.js';
@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   v1.use(`${V1}/*`, bearerAuth(deps.clients));
   v1.use(
     `${V1}/*`,
-    bodyLimit({
+    limitBody({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
         throw new ApiError('payload_too_large', `request body over ${MAX_BODY_BYTES} bytes`);
@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
 
   on(v1, ROUTES.dispatch, async (c) => {
-    const body = await readJson(c.req.raw);
+    const body = await readJson(c);
     const parsed = DispatchRequest.safeParse(body);
     if (!parsed.success) {
       throw new ApiError('bad_request', 'invalid dispatch request', {
@@ -154,7 +154,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (client.scopes !== '*') {
       throw new ApiError('forbidden', `client "${client.name}" may not ask for reconcile passes (needs "*")`);
     }
-    const text = await c.req.text();
+    const text = await bodyText(c);
     if (text.trim() !== '') {
       const parsed = ReconcileRequest.safeParse(parseJson(text));
       if (!parsed.success) {
@@ -182,12 +182,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   return app;
 }
 
-async function readJson(request: Request): Promise<unknown> {
-  const type = request.headers.get('content-type') ?? '';
+async function readJson(c: Context<AppEnv>): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
   if (!/^application\/json\b/i.test(type)) {
     throw new ApiError('bad_request', 'expected Content-Type: application/json');
   }
-  return parseJson(await request.text());
+  return parseJson(await bodyText(c));
 }
 
 function parseJson(text: string): unknown {

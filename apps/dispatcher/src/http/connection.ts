@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 
-function incomingOf(env: unknown): IncomingMessage | undefined {
+export function incomingOf(env: unknown): IncomingMessage | undefined {
   if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
   return (env as { incoming?: IncomingMessage }).incoming;
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { ServiceError } from '../../service/errors.js';
 import type { Caller } from '../../service/visibility.js';
 import type { ApiClient } from '../auth.js';
+import { limitBody } from '../body.js';
 import type { AppEnv } from '../env.js';
 import { fromServiceError } from '../errors.js';
 import type { UiDeps, UiService } from './deps.js';
@@ -73,7 +73,7 @@ export function uiRoutes(options: UiOptions): Hono<UiEnv> {
   const ui = new Hono<UiEnv>();
   ui.use(uiSecurityHeaders());
   ui.use(
-    bodyLimit({
+    limitBody({
       maxSize: MAX_FORM_BYTES,
       onError: () => {
         throw new UiError(413, `form over ${MAX_FORM_BYTES} bytes`);
