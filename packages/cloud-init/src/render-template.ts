@@ -1,10 +1,16 @@
-import { stringify } from 'yaml';
-import type { ValidRunnerBootstrap } from './bootstrap.js';
+import type { RunnerBootstrap, ValidRunnerBootstrap } from './bootstrap.js';
+import { yamlScalar } from './render-scalar.js';
+import { type Dispatch, parseBootstrap, parseDispatch, routeShapeKey } from './render-shape.js';
 
 /**
- * Renders per-dispatch user-data from a template made once per route-shaped input (everything but
- * the runner, the handle and the dispatch id), because serialising the whole document costs more
- * than anything else between the runner registration and provider.create.
+ * Validates and renders per-dispatch user-data from what is kept per route-shaped input
+ * (everything but the runner, the handle and the dispatch id): the result of the full schema
+ * check, and a template of the document. Both cost more than anything else between the runner
+ * registration and provider.create, and neither changes from one dispatch of a route to the next.
+ *
+ * Validation: the first input of a shape gets the full parse, and only a shape that passes it is
+ * kept; a later input with the same shape key (render-shape.ts) has only its per-dispatch fields
+ * checked, by the same field schemas, so it fails with the same InvalidRunnerBootstrapError.
  *
  * Why the result is the same bytes as a full render: the per-dispatch values (a UUID, words of
  * [A-Za-z0-9._:-], a token of [A-Za-z0-9._~+/=-]) hold no quote, newline or control character, so
@@ -12,28 +18,36 @@ import type { ValidRunnerBootstrap } from './bootstrap.js';
  * template is checked when it is made: rendered with two different sets of stand-ins, the one
  * turned into the other by substitution must equal the other exactly, else no template is kept
  * and every render is a full one. The token sits alone as a YAML scalar, and its form there
- * (plain, or quoted when YAML 1.1 would read it as a number) is decided by the YAML library for
- * the token itself. render-template.test.ts compares both paths over many random inputs.
+ * (plain, or quoted when YAML 1.1 would read it as a number) is the YAML library's for the token
+ * itself (render-scalar.ts). render-template.test.ts compares both paths over many random inputs.
  */
 export function templateRenderer(full: (input: ValidRunnerBootstrap) => string) {
-  const templates = new Map<string, Template | null>();
+  const shapes = new Map<string, Shape>();
 
-  return function render(input: ValidRunnerBootstrap): string {
-    const key = shapeKey(input);
-    let template = templates.get(key);
-    if (template === undefined) {
-      template = makeTemplate(full, input);
-      // Bounded: one entry per route shape; a config with more shapes than this just renders fully.
-      if (templates.size >= MAX_TEMPLATES) templates.clear();
-      templates.set(key, template);
-    }
-    if (template === null) return full(input);
-    return fill(template, valuesOf(input));
+  return function render(input: RunnerBootstrap): string {
+    const key = routeShapeKey(input);
+    const known = key === undefined ? undefined : shapes.get(key);
+    if (known !== undefined) return renderDispatch(full, known, parseDispatch(input));
+    const valid = parseBootstrap(input);
+    if (key === undefined) return full(valid);
+    const shape: Shape = { valid, template: makeTemplate(full, valid) };
+    // Bounded: one entry per route shape; a config with more shapes than this starts over.
+    if (shapes.size >= MAX_TEMPLATES) shapes.clear();
+    shapes.set(key, shape);
+    return renderDispatch(full, shape, valid);
   };
 }
 
 const MAX_TEMPLATES = 256;
 
+interface Shape {
+  /** The first input of this shape, as the full parse gave it. */
+  readonly valid: ValidRunnerBootstrap;
+  /** Null where the document cannot be templated: every render of the shape is a full one. */
+  readonly template: Template | null;
+}
+
+/** The text each slot of a template is filled with. */
 interface Values {
   readonly uuid: string;
   readonly name: string;
@@ -48,47 +62,55 @@ interface Template {
   readonly slots: readonly (keyof Values)[];
 }
 
+function renderDispatch(
+  full: (input: ValidRunnerBootstrap) => string,
+  shape: Shape,
+  dispatch: Dispatch,
+): string {
+  if (shape.template === null) return full(withDispatch(shape.valid, dispatch));
+  return fill(shape.template, valuesOf(dispatch));
+}
+
 // Two sets of stand-ins, valid for the schema and unlike anything a route holds; of different
 // lengths, so text derived from a value's length cannot pass the check by coincidence.
-const STAND_INS: readonly Values[] = [
+const STAND_INS: readonly [Required<Dispatch>, Required<Dispatch>] = [
   {
-    uuid: 'f1ee7000-0000-4000-8000-00000000000a',
-    name: 'ffTplNameAqz7',
+    runner: {
+      uuid: 'f1ee7000-0000-4000-8000-00000000000a',
+      name: 'ffTplNameAqz7',
+      token: 'ffTplTokenAqz7xxxxxxxxxxxxxxxxxxx',
+    },
     handle: 'ffTplHandleAqz7',
     dispatchId: 'ffTplDispatchAqz7',
-    token: 'ffTplTokenAqz7xxxxxxxxxxxxxxxxxxx',
   },
   {
-    uuid: 'f1ee7000-0000-4000-8000-00000000000b',
-    name: 'ffTplNameBwk3-longer',
+    runner: {
+      uuid: 'f1ee7000-0000-4000-8000-00000000000b',
+      name: 'ffTplNameBwk3-longer',
+      token: 'ffTplTokenBwk3yyyyyyyyyyyyyyyyyyy-longer',
+    },
     handle: 'ffTplHandleBwk3-longer',
     dispatchId: 'ffTplDispatchBwk3-longer',
-    token: 'ffTplTokenBwk3yyyyyyyyyyyyyyyyyyy-longer',
   },
 ];
 
-function shapeKey(input: ValidRunnerBootstrap): string {
-  // Which optional values are present changes the document, so it is part of the shape.
-  const { runner: _runner, handle, dispatchId, ...shape } = input;
-  return JSON.stringify([shape, handle !== undefined, dispatchId !== undefined]);
-}
-
-function valuesOf(input: ValidRunnerBootstrap): Values {
+function valuesOf(dispatch: Dispatch): Values {
   return {
-    uuid: input.runner.uuid,
-    name: input.runner.name,
-    handle: input.handle,
-    dispatchId: input.dispatchId,
-    token: yamlScalar(input.runner.token),
+    uuid: dispatch.runner.uuid,
+    name: dispatch.runner.name,
+    handle: dispatch.handle,
+    dispatchId: dispatch.dispatchId,
+    token: yamlScalar(dispatch.runner.token),
   };
 }
 
-function withValues(input: ValidRunnerBootstrap, values: Values): ValidRunnerBootstrap {
+/** `input` with another dispatch's values, keeping which of the optional ones it has. */
+function withDispatch(input: ValidRunnerBootstrap, dispatch: Dispatch): ValidRunnerBootstrap {
   return {
     ...input,
-    runner: { uuid: values.uuid, name: values.name, token: values.token },
-    ...(input.handle === undefined ? {} : { handle: values.handle }),
-    ...(input.dispatchId === undefined ? {} : { dispatchId: values.dispatchId }),
+    runner: dispatch.runner,
+    ...(input.handle === undefined ? {} : { handle: dispatch.handle }),
+    ...(input.dispatchId === undefined ? {} : { dispatchId: dispatch.dispatchId }),
   };
 }
 
@@ -96,25 +118,25 @@ function makeTemplate(
   full: (input: ValidRunnerBootstrap) => string,
   input: ValidRunnerBootstrap,
 ): Template | null {
-  const [a, b] = STAND_INS as [Values, Values];
+  const [a, b] = STAND_INS;
   let textA: string;
   let textB: string;
   try {
-    textA = full(withValues(input, a));
-    textB = full(withValues(input, b));
+    textA = full(withDispatch(input, a));
+    textB = full(withDispatch(input, b));
   } catch {
     // Too large with the stand-ins, say: the full render reports it with the real values.
     return null;
   }
-  const template = split(textA, a);
-  if (template === null || fill(template, { ...b, token: yamlScalar(b.token) }) !== textB) return null;
+  const template = split(textA, valuesOf(a));
+  if (template === null || fill(template, valuesOf(b)) !== textB) return null;
   return template;
 }
 
 function split(text: string, standIns: Values): Template | null {
   const slotOf = new Map<string, keyof Values>();
   for (const [slot, value] of Object.entries(standIns) as [keyof Values, string | undefined][]) {
-    if (value !== undefined) slotOf.set(slot === 'token' ? yamlScalar(value) : value, slot);
+    if (value !== undefined) slotOf.set(value, slot);
   }
   const pattern = new RegExp([...slotOf.keys()].map(escapeRegExp).join('|'), 'g');
   const parts: string[] = [];
@@ -136,11 +158,6 @@ function fill(template: Template, values: Values): string {
     out += (values[template.slots[i] as keyof Values] ?? '') + (template.parts[i + 1] as string);
   }
   return out;
-}
-
-/** The token as YAML 1.1 writes it as a mapping value: plain, or quoted where it would read as a number. */
-function yamlScalar(token: string): string {
-  return stringify(token, { version: '1.1', lineWidth: 0 }).trimEnd();
 }
 
 function escapeRegExp(text: string): string {

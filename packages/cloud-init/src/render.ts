@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
-import { RunnerBootstrap, type ValidRunnerBootstrap } from './bootstrap.js';
-import { InvalidRunnerBootstrapError, UserDataTooLargeError } from './errors.js';
+import type { RunnerBootstrap, ValidRunnerBootstrap } from './bootstrap.js';
+import { UserDataTooLargeError } from './errors.js';
 import { BOOTSTRAP_PATH, RUNNER_CONFIG_PATH, TOKEN_PATH, USER_DATA_MAX_BYTES } from './paths.js';
 import { templateRenderer } from './render-template.js';
 import { renderBootstrapScript } from './script.js';
@@ -69,7 +69,7 @@ function withinSizeLimit(text: string): string {
   return text;
 }
 
-/** The full render, and the same bytes from a per-route template (render-template.ts). */
+/** The full render, and the same bytes from a per-route template and check (render-template.ts). */
 export const renderFull = (input: ValidRunnerBootstrap): string => serialize(cloudConfig(input));
 const renderFromTemplate = templateRenderer(renderFull);
 
@@ -79,7 +79,5 @@ const renderFromTemplate = templateRenderer(renderFull);
  * refuses output over 16 KiB (UserDataTooLargeError). Same input, same bytes.
  */
 export function renderUserData(input: RunnerBootstrap): string {
-  const parsed = RunnerBootstrap.safeParse(input);
-  if (!parsed.success) throw new InvalidRunnerBootstrapError(parsed.error);
-  return withinSizeLimit(renderFromTemplate(parsed.data));
+  return withinSizeLimit(renderFromTemplate(input));
 }
