@@ -19,6 +19,9 @@ function app(): Hono {
     const second = await bodyText(c);
     return c.json({ first, same: first === second });
   });
+  hono.get('/echo', limitBody({ maxSize: MAX, onError: (c) => c.text('too large', 413) }), async (c) =>
+    c.json({ first: await bodyText(c) }),
+  );
   // A handler that never reads its body still has the limit applied before it.
   hono.post('/ignore', limitBody({ maxSize: MAX, onError: (c) => c.text('too large', 413) }), (c) =>
     c.text('ok'),
@@ -76,6 +79,16 @@ describe('limitBody and bodyText', () => {
 
     expect([sized.statusCode, streamed.statusCode, inMemory.status]).toEqual([413, 413, 413]);
     await Promise.all([sized.body.dump(), streamed.body.dump()]);
+  });
+
+  it('reads no body from a request without one (a GET on the socket and without)', async () => {
+    const url = await listening();
+
+    const onSocket = await request(`${url}/echo`);
+    const inMemory = await app().request('/echo');
+
+    expect(await onSocket.body.json()).toEqual({ first: '' });
+    expect(await inMemory.json()).toEqual({ first: '' });
   });
 
   it('takes a body of exactly the limit', async () => {

@@ -12,7 +12,8 @@ const utf8 = new TextDecoder();
  * check reads `c.req.raw.body`, which makes @hono/node-server construct the full Request, a body
  * stream and an AbortController (a tenth of a millisecond per dispatch, measured). A body with
  * Content-Length (and no Transfer-Encoding) is judged from that header, exactly as hono judges
- * it; anything else, and every call without a socket (`app.request()`), goes through hono's.
+ * it, and a request with neither header has no body to judge; chunked bodies, HTTP/2 and every
+ * call without a socket (`app.request()`) go through hono's.
  */
 export function limitBody(options: {
   maxSize: number;
@@ -23,10 +24,13 @@ export function limitBody(options: {
     const incoming = incomingOf(c.env);
     // Tests hand in a bare `{ incoming: { socket } }` as env: no headers, no socket body.
     const headers: IncomingMessage['headers'] | undefined = incoming?.headers;
-    const length = headers?.['content-length'];
-    if (incoming === undefined || length === undefined || headers?.['transfer-encoding'] !== undefined) {
+    if (incoming === undefined || headers === undefined) return fallback(c, next);
+    if (incoming.httpVersionMajor !== 1 || headers['transfer-encoding'] !== undefined) {
       return fallback(c, next);
     }
+    const length = headers['content-length'];
+    // HTTP/1.1 without Content-Length or Transfer-Encoding has no body (RFC 9112, 6.3): a GET.
+    if (length === undefined) return next();
     if (Number.parseInt(length, 10) > options.maxSize) return options.onError(c);
     sizedBodies.set(incoming, null);
     await next();
