@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseDispatcherConfig } from '@forgejo-fleet/config';
 import { type DispatchRequest, ROUTES } from '@forgejo-fleet/dispatch-api';
-import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
+import { createLogger, forgejoClients, startDispatcher } from '@forgejo-fleet/dispatcher';
 import { DEFAULT_CHOICE, type Instance, type InstanceSpec, type Provider } from '@forgejo-fleet/providers';
 import { progress } from '@forgejo-fleet/runtime';
 import { openPostgresStore, openSqliteStore } from '@forgejo-fleet/store';
@@ -97,10 +97,16 @@ const timed = timedStore(
       })
     : openSqliteStore(config.store.path, { lock: true }),
 );
+// The clients the dispatcher would make, with the time each Forgejo call took added up: the
+// result says how much of the overhead is the registration round trip.
+let forgejoMs = 0;
 const dispatcher = await startDispatcher({
   config,
   store: timed.store,
   log: createLogger('silent'),
+  forgejoFor: forgejoClients(config, (event) => {
+    forgejoMs += event.ms;
+  }),
   providerFor: () => provider,
   reconcileIntervalMs: 3_600_000,
 });
@@ -109,6 +115,7 @@ const client = new Pool(dispatcher.url, { connections: 1 });
 const samples: number[] = [];
 const storeSamples: number[] = [];
 const storeCalls: number[] = [];
+const forgejoSamples: number[] = [];
 const shown = progress('dispatch overhead', count, { stream: process.stderr, env: process.env });
 for (let i = 0; i < count; i++) {
   shown.tick();
@@ -119,6 +126,7 @@ for (let i = 0; i < count; i++) {
     job: { handle: job.handle, id: job.id, attempt: 1, repo_id: 1, owner_id: 1, name: `job-${i}` },
   } satisfies DispatchRequest);
   timed.timing.reset();
+  forgejoMs = 0;
   const start = performance.now();
   // undici's request, not the package's client: this measures the dispatcher, not client-side parsing.
   const res = await client.request({
@@ -136,6 +144,7 @@ for (let i = 0; i < count; i++) {
   // Counted to the drain: the few writes after the create call belong to the same dispatch.
   storeSamples.push(timed.timing.ms);
   storeCalls.push(timed.timing.calls);
+  forgejoSamples.push(forgejoMs);
 }
 shown.done();
 await client.close();
@@ -158,6 +167,7 @@ const result = {
   targets: TARGETS[storeKind],
   store_ms_per_dispatch_p50: +median(storeSamples).toFixed(2),
   store_calls_per_dispatch_p50: median(storeCalls),
+  forgejo_ms_per_dispatch_p50: +median(forgejoSamples).toFixed(2),
   load_average_1m: +(loadavg()[0] ?? 0).toFixed(2),
   machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
 };

@@ -6,3 +6,4 @@ export { createLogger, REDACT_PATHS } from './logger.js';
 export { createDispatcherMetrics, type DispatcherMetrics, type MetricSources } from './metrics.js';
 export { type RunningDispatcher, type StartOptions, startDispatcher } from './server.js';
 export { createDispatchService, type DispatchService } from './service/service.js';
+export { forgejoClients } from './wiring.js';
