@@ -1,6 +1,7 @@
 import { parseDispatcherConfig } from '@forgejo-fleet/config';
 import { openSqliteStore } from '@forgejo-fleet/store';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { createAgentApp } from '../http/agent-app.js';
 import { createLogger } from '../logger.js';
 import { createDispatchService } from '../service/service.js';
@@ -109,4 +110,41 @@ clients:
       await forgejo.close();
     },
   };
+}
+
+export type WarmWorld = Awaited<ReturnType<typeof warmWorld>>;
+
+/**
+ * A new warm world for each test of the file, handed to `use` before the test. After it, spies
+ * are restored before the close, so the close's drain runs on the real provider and store.
+ */
+export function warmWorldPerTest(minIdle: number, use: (world: WarmWorld) => void): void {
+  let w: WarmWorld;
+  beforeEach(async () => {
+    w = await warmWorld(minIdle);
+    use(w);
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    w.expireHolds();
+    await w.close();
+  });
+}
+
+/**
+ * The pool's first VM, created, its agent checked in (idle) and that poll answered "nothing yet",
+ * so no poll is held: its credentials and instance id.
+ */
+export async function idleWarmVm(w: WarmWorld) {
+  await w.service.refillWarm();
+  await w.service.drain();
+  const instance = w.warmInstances()[0];
+  const credentials = w.credentialsOf(instance?.id ?? '');
+  const checkIn = w.service.agentPoll(credentials.vmId, credentials.secret);
+  for (let i = 0; i < 50 && (await w.store.getWarm(credentials.vmId))?.state !== 'idle'; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  w.expireHolds();
+  expect(await checkIn).toEqual({ status: 204 });
+  return { ...credentials, instanceId: instance?.id ?? '' };
 }

@@ -1,33 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { warmWorld } from '../../__fixtures__/warm-world.js';
+import { describe, expect, it, vi } from 'vitest';
+import { idleWarmVm, type WarmWorld, warmWorldPerTest } from '../../__fixtures__/warm-world.js';
 import { WARM_CLAIM_GRACE_MS } from './claims.js';
 
 const CALLER = { name: 'autoscaler', scopes: '*' as const };
 
-let w: Awaited<ReturnType<typeof warmWorld>>;
-beforeEach(async () => {
-  w = await warmWorld(1);
+let w: WarmWorld;
+warmWorldPerTest(1, (world) => {
+  w = world;
 });
-afterEach(async () => {
-  vi.restoreAllMocks();
-  w.expireHolds();
-  await w.close();
-});
-
-/** The pool's one VM, idle, with no poll held (its agent's check-in answered "nothing yet"). */
-async function idleVm() {
-  await w.service.refillWarm();
-  await w.service.drain();
-  const instance = w.warmInstances()[0];
-  const credentials = w.credentialsOf(instance?.id ?? '');
-  const checkIn = w.service.agentPoll(credentials.vmId, credentials.secret);
-  for (let i = 0; i < 50 && (await w.store.getWarm(credentials.vmId))?.state !== 'idle'; i++) {
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  w.expireHolds();
-  expect(await checkIn).toEqual({ status: 204 });
-  return { ...credentials, instanceId: instance?.id ?? '' };
-}
 
 /** A poll whose hold the test ends: its timers fire until it answers. */
 async function heldThenEnded(vmId: string, secret: string) {
@@ -53,7 +33,7 @@ async function claimed(vmId: string) {
 
 describe('warm handoff races', () => {
   it('a poll finding a claim whose dispatch is not in provisioning yet waits; the next one gets the job', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     const record = await claimed(vm.vmId);
     // As a claim stored on another replica just before its dispatch moves on.
     await w.store.transition(record.id, ['provisioning'], 'registering', w.now(), {});
@@ -72,7 +52,7 @@ describe('warm handoff races', () => {
   });
 
   it('a poll of a VM whose dispatch was cancelled meanwhile gets 410; the VM is deleted at once', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     const record = await claimed(vm.vmId);
     await w.service.cancel(record.id, CALLER);
 
@@ -88,7 +68,7 @@ describe('warm handoff races', () => {
   });
 
   it('a dispatch cancelled while the handoff registers its runner: that runner and the VM are deleted, 410', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     const poll = w.service.agentPoll(vm.vmId, vm.secret);
     for (let i = 0; i < 50 && (await w.store.getWarm(vm.vmId))?.ready_at === null; i++) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -127,7 +107,7 @@ describe('warm handoff races', () => {
 
 describe('a stale warm claim taken back', () => {
   it('a failed delete of the taken-back VM still sends the dispatch cold; the orphan sweep deletes the VM', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     const record = await claimed(vm.vmId);
     w.advance(WARM_CLAIM_GRACE_MS + 1);
     const remove = vi.spyOn(w.cloud.provider, 'delete').mockRejectedValueOnce(new Error('injected: 503'));

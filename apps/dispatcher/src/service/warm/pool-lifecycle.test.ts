@@ -1,34 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { warmWorld } from '../../__fixtures__/warm-world.js';
+import { describe, expect, it, vi } from 'vitest';
+import { idleWarmVm, type WarmWorld, warmWorldPerTest } from '../../__fixtures__/warm-world.js';
 import { RECONCILE } from '../reconcile/context.js';
 import { hashSecret } from './secrets.js';
 
 const CALLER = { name: 'autoscaler', scopes: '*' as const };
 
-let w: Awaited<ReturnType<typeof warmWorld>>;
-beforeEach(async () => {
-  w = await warmWorld(1);
+let w: WarmWorld;
+warmWorldPerTest(1, (world) => {
+  w = world;
 });
-afterEach(async () => {
-  vi.restoreAllMocks();
-  w.expireHolds();
-  await w.close();
-});
-
-/** The pool's one VM, created, its agent checked in (idle) and its poll answered "nothing yet". */
-async function idleVm() {
-  await w.service.refillWarm();
-  await w.service.drain();
-  const instance = w.warmInstances()[0];
-  const credentials = w.credentialsOf(instance?.id ?? '');
-  const checkIn = w.service.agentPoll(credentials.vmId, credentials.secret);
-  for (let i = 0; i < 50 && (await w.store.getWarm(credentials.vmId))?.state !== 'idle'; i++) {
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  w.expireHolds();
-  expect(await checkIn).toEqual({ status: 204 });
-  return { ...credentials, instanceId: instance?.id ?? '' };
-}
 
 async function pass() {
   await w.service.reconcile();
@@ -82,7 +62,7 @@ describe('warm agent polls', () => {
   });
 
   it('the agent of a VM recycled by the pool is refused like a stranger (its secret was burnt)', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     w.advance(30 * 60_000 + 1);
     await pass();
     const retired = await w.store.getWarm(vm.vmId);
@@ -93,7 +73,7 @@ describe('warm agent polls', () => {
   });
 
   it('a poll aborted while it holds answers 204 at once', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     const abort = new AbortController();
 
     const answer = w.service.agentPoll(vm.vmId, vm.secret, abort.signal);
@@ -106,7 +86,7 @@ describe('warm agent polls', () => {
 
 describe('warm pool retirement', () => {
   it('a failed provider delete keeps the VM on record; the next pass deletes and retires it', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     w.advance(30 * 60_000 + 1);
     const remove = vi.spyOn(w.cloud.provider, 'delete').mockRejectedValueOnce(new Error('injected: 503'));
 
@@ -144,7 +124,7 @@ describe('warm pool retirement', () => {
   });
 
   it('a VM that powered off while idle is retired and replaced', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     w.cloud.powerOff(vm.instanceId);
     w.advance(1_000); // the pass's list is taken after the VM was made
 
@@ -156,7 +136,7 @@ describe('warm pool retirement', () => {
   });
 
   it('a VM gone from the cloud is retired (its delete answers not-found) and replaced', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     w.cloud.instances.delete(vm.instanceId);
     w.advance(1_000);
 
@@ -168,7 +148,7 @@ describe('warm pool retirement', () => {
   });
 
   it('a VM is not judged gone when the cloud list failed this pass', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     w.cloud.instances.delete(vm.instanceId);
     w.advance(1_000);
     vi.spyOn(w.cloud.provider, 'list').mockRejectedValueOnce(new Error('injected: list failed'));
@@ -203,7 +183,7 @@ describe('warm pool retirement', () => {
   });
 
   it('VMs of a route whose pool was removed from the config are retired and not replaced', async () => {
-    const vm = await idleVm();
+    const vm = await idleWarmVm(w);
     const route = w.config.routes[0];
     if (route === undefined) throw new Error('no route');
     Object.assign(route, { warm: undefined });
