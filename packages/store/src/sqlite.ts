@@ -24,6 +24,7 @@ import type {
   LiveLimits,
   NewDispatch,
   Store,
+  TransitionOptions,
   UsageRow,
   WriteOptions,
 } from './types.js';
@@ -213,7 +214,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       to: DispatchState,
       at: number,
       patch: DispatchPatch,
+      limits?: LiveLimits,
     ): DispatchRecord | undefined => {
+      if (limits !== undefined && isLiveState(to)) refuseOverCap(id, from, limits);
       const { changes } = statements.transition.run({
         id,
         from: JSON.stringify(from),
@@ -240,6 +243,17 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
   );
 
+  /**
+   * Inside the transition's IMMEDIATE transaction: a dispatch that turns live again counts against
+   * the caps as a new one would (the same rule as insert), serialized with every limited insert.
+   */
+  function refuseOverCap(id: string, from: readonly DispatchState[], limits: LiveLimits): void {
+    const current = getById(id);
+    if (current === undefined || !from.includes(current.state) || isLiveState(current.state)) return;
+    const refused = exceededLimit(foldLiveGroups(statements.countLive.all() as LiveGroup[]), current, limits);
+    if (refused !== undefined) throw refused;
+  }
+
   return {
     path,
     migration,
@@ -263,12 +277,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return getByHandle(handle);
     },
 
-    async transition(id, from, to, at, patch = {}, options: WriteOptions = {}) {
+    async transition(id, from, to, at, patch = {}, options: TransitionOptions = {}) {
       open();
       checkState('to', to);
       for (const [index, state] of from.entries()) checkState(`from.${index}`, state);
       checkTime('at', at);
-      const write = () => fenced(options.fence, () => transition.immediate(id, from, to, at, patch));
+      if (options.limits !== undefined) checkLiveLimits(options.limits);
+      const { limits } = options;
+      const write = () => fenced(options.fence, () => transition.immediate(id, from, to, at, patch, limits));
       return writing(() => (options.durable === false ? write() : synced(write)));
     },
 

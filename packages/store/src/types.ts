@@ -283,6 +283,15 @@ export interface InsertOptions {
   readonly limits?: LiveLimits;
 }
 
+export interface TransitionOptions extends WriteOptions {
+  /**
+   * When the transition makes a dispatch live again (a revive: `failed` → `registering`), the
+   * live dispatches are counted in its own transaction, serialized with every limited insert, and
+   * a reached cap throws LiveLimitError, writing nothing. A live-to-live move is never refused.
+   */
+  readonly limits?: LiveLimits;
+}
+
 /** Rows one retention call deleted. */
 export interface PruneResult {
   readonly dispatches: number;
@@ -325,7 +334,7 @@ export interface Store {
     to: DispatchState,
     at: number,
     patch?: DispatchPatch,
-    options?: WriteOptions,
+    options?: TransitionOptions,
   ): Promise<DispatchRecord | undefined>;
   /** Newest first. */
   list(query: ListQuery): Promise<ListPage>;

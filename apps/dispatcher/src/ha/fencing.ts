@@ -1,5 +1,5 @@
 import type { Provider } from '@forgejo-fleet/providers';
-import type { FenceOptions, LeaseFence, Store, WriteOptions } from '@forgejo-fleet/store';
+import type { FenceOptions, LeaseFence, Store, TransitionOptions } from '@forgejo-fleet/store';
 import { type LeaderElection, LeadershipLostError } from './leader.js';
 
 /**
@@ -14,7 +14,7 @@ export function fencedStore(store: Store, fence: () => LeaseFence | undefined): 
     return current === undefined ? options : ({ ...options, fence: current } as T);
   }
   const writes: Partial<Store> = {
-    transition: (id, from, to, at, patch, options?: WriteOptions) =>
+    transition: (id, from, to, at, patch, options?: TransitionOptions) =>
       store.transition(id, from, to, at, patch, withFence(options)),
     appendDecision: (decision, options) => store.appendDecision(decision, withFence(options)),
     insertWarm: (vm, options) => store.insertWarm(vm, withFence(options)),

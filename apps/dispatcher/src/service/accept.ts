@@ -131,8 +131,8 @@ function sameRequestOrConflict(
 
 type RouteLimits = { max_vms: number; max_vms_per_scope?: number | undefined };
 
-/** The caps a new dispatch on this route must leave room under, as the store counts them. */
-function liveLimits(deps: ServiceDeps, limits: RouteLimits): LiveLimits {
+/** The caps a new (or revived) dispatch on this route must leave room under, as the store counts them. */
+export function liveLimits(deps: ServiceDeps, limits: RouteLimits): LiveLimits {
   return { total: deps.config.limits.max_vms, route: limits.max_vms, routeScope: limits.max_vms_per_scope };
 }
 

@@ -150,4 +150,84 @@ export function limitCases(backend: StoreBackend): void {
       expect(await store.get('a1')).toBeUndefined();
     });
   });
+
+  describe('transition with live limits (a revive)', () => {
+    /** `live` live dispatches and `failed` failed ones on the default route. */
+    async function fleet(live: number, failed: number): Promise<Store> {
+      const store = await fresh();
+      for (let i = 0; i < live; i++) await store.insert(newDispatch(`l${i}`));
+      for (let i = 0; i < failed; i++) {
+        await store.insert(newDispatch(`f${i}`));
+        await store.transition(`f${i}`, ['accepted'], 'failed', T0 + 1, { error: 'no capacity' });
+      }
+      return store;
+    }
+
+    function revive(store: Store, id: string, limits: LiveLimits) {
+      return store
+        .transition(id, ['failed'], 'registering', T0 + 2, { reason: 'revived' }, { limits })
+        .catch((error: unknown) => {
+          if (error instanceof LiveLimitError) return error;
+          throw error;
+        });
+    }
+
+    it('refuses a revive at the cap, writing nothing, and lets it through once there is room', async () => {
+      const store = await fleet(2, 1);
+      const before = await store.get('f0');
+
+      const refused = await revive(store, 'f0', { route: 2 });
+
+      expect(refused).toBeInstanceOf(LiveLimitError);
+      expect(refused).toMatchObject({ limit: 'route', max: 2, live: 2, route: 'default', scope: 'org:acme' });
+      expect(await store.get('f0')).toEqual(before);
+
+      await store.transition('l0', ['accepted'], 'finished', T0 + 3);
+      expect(await revive(store, 'f0', { route: 2 })).toMatchObject({ id: 'f0', state: 'registering' });
+    });
+
+    it('never refuses a move between live states at the cap', async () => {
+      const store = await fleet(2, 0);
+
+      const moved = await store.transition(
+        'l0',
+        ['accepted'],
+        'registering',
+        T0 + 2,
+        {},
+        { limits: { total: 2 } },
+      );
+
+      expect(moved).toMatchObject({ state: 'registering' });
+    });
+
+    it('answers undefined, not a refusal, for a dispatch not in `from`', async () => {
+      const store = await fleet(2, 0);
+
+      expect(await revive(store, 'l0', { total: 2 })).toBeUndefined();
+      expect(await revive(store, 'missing', { total: 2 })).toBeUndefined();
+    });
+
+    it('keeps 10 revives and 10 inserts racing for 2 free places on a cap of 5 at 5', async () => {
+      const store = await fleet(3, 10);
+
+      await Promise.all([
+        ...Array.from({ length: 10 }, (_, i) => revive(store, `f${i}`, { route: 5 })),
+        ...Array.from({ length: 10 }, (_, i) => attempt(store, `n${i}`, {}, { route: 5 })),
+      ]);
+
+      expect((await store.countLive()).byRoute.get('default')).toBe(5);
+    });
+
+    it('refuses malformed limits naming the field, writing nothing', async () => {
+      const store = await fleet(0, 1);
+      const before = await store.get('f0');
+
+      const error = await revive(store, 'f0', { total: -1 }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ field: 'limits.total' });
+      expect(await store.get('f0')).toEqual(before);
+    });
+  });
 }

@@ -9,15 +9,17 @@ import { foldLiveGroups, type LiveGroup, routeScopeKey } from '../live-counts.js
 import { randomStoreId } from '../meta.js';
 import type { MigrationResult } from '../migrations.js';
 import { jobToJson, runnerToJson, toRecord } from '../row.js';
+import { isLiveState } from '../state-machine.js';
 import type {
   DispatchPatch,
   DispatchRecord,
+  DispatchState,
   LeaseFence,
   LiveCounts,
   NewDispatch,
   Store,
+  TransitionOptions,
   UsageRow,
-  WriteOptions,
 } from '../types.js';
 import { toWarm } from '../warm.js';
 import { createPool, describeLocation, type PostgresTls } from './connection.js';
@@ -263,17 +265,18 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
   async function transition(
     id: string,
-    from: readonly string[],
-    to: string,
+    from: readonly DispatchState[],
+    to: DispatchState,
     at: number,
     patch: DispatchPatch,
     lazy: boolean,
     fence: LeaseFence | undefined,
+    db: Queryable = pool,
   ): Promise<DispatchRecord | undefined> {
     if (fence !== undefined) checkFence(fence);
     // One statement, one round trip (migration 3): the fence check, the compare-and-set, the
     // history row and the read back in one transaction, committed lazily when asked.
-    const { rows } = await pool.query<{ outcome: string }>(
+    const { rows } = await db.query<{ outcome: string }>(
       prepared('transitionDispatch', [
         id,
         [...from],
@@ -305,6 +308,38 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     return toRecord(row);
   }
 
+  /**
+   * A transition that may make a dispatch live again (a revive), under the caps: the accept lock
+   * the insert function takes (class 0x66666163 on the schema's hash), then the row and the live
+   * count, then the transition on the same connection. Rare (the reconciler's revives), so a
+   * few round trips; the lock serializes it with every limited insert on any replica.
+   */
+  async function limitedTransition(
+    id: string,
+    from: readonly DispatchState[],
+    to: DispatchState,
+    at: number,
+    patch: DispatchPatch,
+    options: TransitionOptions & { limits: LiveLimits },
+  ): Promise<DispatchRecord | undefined> {
+    const lazy = options.durable === false;
+    return transaction(
+      async (db) => {
+        await db.query('SELECT pg_advisory_xact_lock(1717985635, hashtext(current_schema()))');
+        const current = await one(db, prepared('getById', [id]));
+        if (current === undefined || !from.includes(current.state)) return undefined;
+        if (!isLiveState(current.state)) {
+          const counts = foldLiveGroups((await db.query<LiveGroup>(prepared('countLive', []))).rows);
+          const refused = exceededLimit(counts, current, options.limits);
+          if (refused !== undefined) throw refused;
+        }
+        return transition(id, from, to, at, patch, lazy, options.fence, db);
+      },
+      lazy,
+      options.fence,
+    );
+  }
+
   return {
     location,
     migration,
@@ -327,11 +362,17 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return guarded(() => one(pool, prepared('getByHandle', [handle])));
     },
 
-    async transition(id, from, to, at, patch = {}, options: WriteOptions = {}) {
+    async transition(id, from, to, at, patch = {}, options: TransitionOptions = {}) {
       open();
       checkState('to', to);
       for (const [index, state] of from.entries()) checkState(`from.${index}`, state);
       checkTime('at', at);
+      const { limits } = options;
+      if (limits !== undefined) {
+        checkLiveLimits(limits);
+        if (isLiveState(to))
+          return guarded(() => limitedTransition(id, from, to, at, patch, { ...options, limits }));
+      }
       return guarded(() => transition(id, from, to, at, patch, options.durable === false, options.fence));
     },
 

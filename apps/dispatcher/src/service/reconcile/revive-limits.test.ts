@@ -66,6 +66,41 @@ describe('reviving a failed dispatch', () => {
     expect(w.vms()).toHaveLength(1);
   });
 
+  it('is refused by the store when an accept took the last place after the early check', async () => {
+    // The early count is read before an accept (another replica's, say) committed: it sees room.
+    let stale = false;
+    let staleReads = 0;
+    const { service } = w.start({
+      store: (store) =>
+        new Proxy(store, {
+          get(target, key) {
+            if (key === 'countLive' && stale) {
+              return async () => {
+                staleReads++;
+                return { total: 0, byRoute: new Map(), byScope: new Map(), byRouteScope: new Map() };
+              };
+            }
+            const value: unknown = Reflect.get(target, key);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }),
+    });
+    const failed = await failedDispatch(service);
+    const { record: running } = await service.dispatch(w.request(w.job()), CALLER);
+    await service.drain();
+
+    stale = true;
+    w.advance(RECONCILE.reviveAfterMs + 1);
+    await pass(service);
+    stale = false;
+
+    expect(staleReads).toBeGreaterThan(0);
+    expect(await service.get(failed.id)).toMatchObject({ state: 'failed', retries: 0 });
+    expect(await retries(service, failed.id)).toEqual([]);
+    expect(await service.get(running.id)).toMatchObject({ state: 'booting' });
+    expect(w.vms()).toHaveLength(1);
+  });
+
   it('is not revived when its route is no longer configured; why says so', async () => {
     const first = w.start();
     const failed = await failedDispatch(first.service);

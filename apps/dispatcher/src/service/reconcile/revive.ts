@@ -1,5 +1,5 @@
-import type { DispatchRecord } from '@forgejo-fleet/store';
-import { checkLimits } from '../accept.js';
+import { type DispatchRecord, LiveLimitError } from '@forgejo-fleet/store';
+import { checkLimits, liveLimits } from '../accept.js';
 import type { ServiceDeps } from '../deps.js';
 import { LimitReached } from '../errors.js';
 import { RECONCILE, type ReconcileContext, type Step } from './context.js';
@@ -21,13 +21,7 @@ export const reviveFailed: Step = async (deps, ctx, world) => {
     if (route === undefined || !deps.config.scopes.some((s) => s.key === record.scope)) continue;
     if (!(await withinLimits(deps, ctx, record, route))) continue;
     world.touched.add(record.id);
-    const revived = await deps.store.transition(record.id, ['failed'], 'registering', deps.clock.now(), {
-      reason: 'revived: its job still waits',
-      error: null,
-      // A new VM name and idempotency key: a VM a failed release left behind is never adopted.
-      retries: record.retries + 1,
-      ...NO_VM,
-    });
+    const revived = await reviveWithinLimits(deps, record, route);
     if (!revived) continue;
     await deps.decisions.record({
       kind: 'retry',
@@ -39,6 +33,37 @@ export const reviveFailed: Step = async (deps, ctx, world) => {
     ctx.startProvision(revived);
   }
 };
+
+/**
+ * The revive itself, with the route's caps counted in its own transaction (the check above is
+ * the cheap early one): an accept on any replica racing it cannot push the fleet over a cap.
+ * At the cap nothing is written and the dispatch waits for the next pass.
+ */
+async function reviveWithinLimits(
+  deps: ServiceDeps,
+  record: DispatchRecord,
+  route: ServiceDeps['config']['routes'][number],
+): Promise<DispatchRecord | undefined> {
+  try {
+    return await deps.store.transition(
+      record.id,
+      ['failed'],
+      'registering',
+      deps.clock.now(),
+      {
+        reason: 'revived: its job still waits',
+        error: null,
+        // A new VM name and idempotency key: a VM a failed release left behind is never adopted.
+        retries: record.retries + 1,
+        ...NO_VM,
+      },
+      { limits: liveLimits(deps, route.limits) },
+    );
+  } catch (error) {
+    if (error instanceof LiveLimitError) return undefined;
+    throw error;
+  }
+}
 
 /** 30 s after the first failure, doubling with each one after, at most 10 min. */
 export function reviveDelay(record: DispatchRecord): number {
