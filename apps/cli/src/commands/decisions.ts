@@ -22,6 +22,13 @@ timeout and cancel, with its reason.
 ${API_FLAGS_HELP}`;
 
 const PAGE = 1000;
+/**
+ * With --follow, every poll reads this many sequence numbers back again: on PostgreSQL with
+ * several replicas a decision can commit a moment after one with a higher number, and a cursor
+ * that only moves forward would never show it. Decisions never change, so a re-read one is
+ * recognised by its number and not printed twice.
+ */
+const LATE_WINDOW = 64;
 
 const Flags = z
   .object({
@@ -64,6 +71,9 @@ export async function decisions(argv: readonly string[], io: ApiIo): Promise<num
       if (!found.ok) return found.kind === 'aborted' ? EXIT.ok : reportFailure('decisions', found, url, io);
       after = found.after;
     }
+    const start = after;
+    const shown = new Set<number>();
+    let highest = after;
     for (;;) {
       const page = await api.decisions(
         { after, limit: PAGE, ...(flags.dispatch ? { dispatch_id: flags.dispatch } : {}) },
@@ -71,9 +81,15 @@ export async function decisions(argv: readonly string[], io: ApiIo): Promise<num
       );
       if (!page.ok) return page.kind === 'aborted' ? EXIT.ok : reportFailure('decisions', page, url, io);
       for (const decision of page.value.items) {
-        io.stdout(flags.json ? `${JSON.stringify(decision)}\n` : `${decisionLine(decision)}\n`);
+        if (!shown.has(decision.seq)) {
+          io.stdout(flags.json ? `${JSON.stringify(decision)}\n` : `${decisionLine(decision)}\n`);
+          shown.add(decision.seq);
+        }
         after = decision.seq;
+        highest = Math.max(highest, decision.seq);
       }
+      // Only numbers inside the window can come back; the set stays that small over any backlog.
+      for (const seq of shown) if (seq <= highest - LATE_WINDOW) shown.delete(seq);
       if (page.value.items.length === PAGE) continue;
       if (!flags.follow) return EXIT.ok;
       try {
@@ -82,6 +98,7 @@ export async function decisions(argv: readonly string[], io: ApiIo): Promise<num
         if (signal?.aborted) return EXIT.ok;
         throw error;
       }
+      after = Math.max(start, highest - LATE_WINDOW);
     }
   } finally {
     interrupt?.dispose();
