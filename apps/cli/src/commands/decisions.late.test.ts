@@ -34,7 +34,7 @@ afterEach(() => {
 
 /** Serves the committed decisions after `after`, oldest first, as the API does. */
 async function decisionLog(committed: Set<number>, asked: number[]): Promise<string> {
-  server = createServer((req, res) => {
+  const listening = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const after = Number(url.searchParams.get('after') ?? 0);
     asked.push(after);
@@ -45,8 +45,9 @@ async function decisionLog(committed: Set<number>, asked: number[]): Promise<str
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ items }));
   });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server?.address() as AddressInfo).port}`;
+  server = listening;
+  await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
 }
 
 async function follow(url: string, betweenPolls: ((poll: number) => void)[]): Promise<string[]> {
