@@ -32,6 +32,8 @@ export async function observe(
       instances.set(provider, new Map(ours.map((instance) => [instance.id, instance])));
       foreign.set(provider, theirs);
     } catch (error) {
+      // Shutdown cut the pass short: end it here, quietly, rather than act on half a picture.
+      if (signal?.aborted) throw error;
       deps.observer.providerCall(provider.name, 'list', errorClass(error), deps.clock.now() - started);
       deps.log.warn(
         { provider: provider.name, err: errorSummary(error) },
@@ -54,6 +56,7 @@ export async function observe(
         new Map(jobs.map((job) => [job.handle, job.status === 'running' ? 'running' : 'waiting'])),
       );
     } catch (error) {
+      if (signal?.aborted) throw error;
       deps.observer.error('forgejo');
       deps.log.warn({ scope, err: errorSummary(error) }, 'job list failed; job states update next pass');
     }
