@@ -131,6 +131,24 @@ describe('forgejo-fleet render-user-data', () => {
     expect(result.stdout).toContain("--handle '33ba7d51-59c6-44f8-9d2b-1b94f4033973'");
   });
 
+  it('needs none of the config secrets', async () => {
+    let stdout = '';
+    const code = await runCli(
+      ['render-user-data', '--dispatcher', `${root}config.example.yaml`, '--route', 'linux-small'],
+      {
+        stdout: (t) => {
+          stdout += t;
+        },
+        stderr: () => undefined,
+        env: {},
+      },
+    );
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('PLACEHOLDER-RUNNER-TOKEN');
+    expect(stdout).not.toContain('unchecked');
+  });
+
   it('names the known routes when the route is unknown', async () => {
     const result = await run([
       'render-user-data',

@@ -1,12 +1,14 @@
 import { bootstrapFromConfig, PLACEHOLDER_TOKEN, renderUserData } from '@forgejo-fleet/cloud-init';
 import { ConfigError, loadDispatcherConfig } from '@forgejo-fleet/config';
+import { withoutSecrets } from '../config-without-secrets.js';
 import { parseFlags } from '../flags.js';
-import { type CliIo, configLoadOptions, EXIT, UsageError } from '../io.js';
+import { type CliIo, EXIT, UsageError } from '../io.js';
 
 export const renderUserDataHelp = `Usage: forgejo-fleet render-user-data --dispatcher FILE --route NAME [--handle HANDLE]
 
 Prints the cloud-init user-data a VM of that route would boot with, with a placeholder
-runner token and uuid (nothing is registered in Forgejo).`;
+runner token and uuid (nothing is registered in Forgejo). Reads no secret: the config's
+token files and variables need not exist where this runs.`;
 
 // A fixed, valid v4 UUID so the rendering is reproducible.
 const PLACEHOLDER_UUID = '00000000-0000-4000-8000-000000000000';
@@ -18,7 +20,8 @@ export function renderUserDataCommand(argv: readonly string[], io: CliIo): numbe
   }
   let config: ReturnType<typeof loadDispatcherConfig>;
   try {
-    config = loadDispatcherConfig(flags.dispatcher, configLoadOptions(io));
+    // The user-data holds no secret but the runner token, a placeholder here.
+    config = loadDispatcherConfig(flags.dispatcher, withoutSecrets(io, flags.dispatcher));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(`${error.message}\n`);

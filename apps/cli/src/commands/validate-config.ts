@@ -1,10 +1,5 @@
-import { readFileSync } from 'node:fs';
-import {
-  ConfigError,
-  type LoadOptions,
-  loadAutoscalerConfig,
-  loadDispatcherConfig,
-} from '@forgejo-fleet/config';
+import { ConfigError, loadAutoscalerConfig, loadDispatcherConfig } from '@forgejo-fleet/config';
+import { withoutSecrets } from '../config-without-secrets.js';
 import { parseFlags } from '../flags.js';
 import { type CliIo, configLoadOptions, EXIT, UsageError } from '../io.js';
 
@@ -20,24 +15,6 @@ or prints every problem and exits 2.
                      clients naming the same secret file or variable are still reported.
 
 Exit codes: 0 valid, 2 invalid, 64 wrong command line.`;
-
-// Paths and the store location still come from the environment; only secret lookups are faked.
-const NOT_SECRETS = new Set(['CREDENTIALS_DIRECTORY', 'STATE_DIRECTORY']);
-
-/**
- * Load options for `file` that answer every secret lookup with a stand-in naming where it would
- * come from: the loaders then run every other check unchanged, and two references to one source
- * still get one value (so "same token as clients[0]" is reported without reading either). The
- * config file itself is read for real.
- */
-function withoutSecrets(io: CliIo, file: string): LoadOptions {
-  const read = io.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
-  const env = new Proxy(io.env, {
-    get: (target, name) =>
-      typeof name !== 'string' || NOT_SECRETS.has(name) ? Reflect.get(target, name) : `unchecked env:${name}`,
-  });
-  return { env, readFile: (path) => (path === file ? read(path) : `unchecked file:${path}`) };
-}
 
 export function validateConfig(argv: readonly string[], io: CliIo): number {
   const flags = parseFlags(argv, { dispatcher: 'string', autoscaler: 'string', 'no-secrets': 'boolean' });
