@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,5 +126,27 @@ describe('forgejo-fleet-dispatcher on a store it cannot own', () => {
     expect(result.code).toBe(65);
     expect(result.stderr).toContain(`store ${store}: schema version 99 is newer than the`);
     expect(result.stderr).toContain('upgrade forgejo-fleet');
+  });
+});
+
+describe('forgejo-fleet-dispatcher on a port it cannot have', () => {
+  it('exits 1 naming the listener and the address, without a stack trace, and frees the store', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    writeFileSync(config, readFileSync(config, 'utf8').replace('port: 0', `port: ${port}`));
+
+    const result = await exit(start());
+    holder.close();
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `forgejo-fleet-dispatcher: listen: cannot listen on 127.0.0.1:${port}: the address is in use`,
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(noRestartCodes()).not.toContain('1');
+    // The store it had opened was closed again: another dispatcher takes it at once.
+    const store2 = openSqliteStore(store, { lock: true });
+    await store2.close();
   });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, loadDispatcherConfig } from '@forgejo-fleet/config';
-import { parseServiceCommandLine } from '@forgejo-fleet/runtime';
+import { ListenError, parseServiceCommandLine } from '@forgejo-fleet/runtime';
 import {
   describeLocation,
   InvalidArgumentError,
@@ -93,6 +93,12 @@ async function main(): Promise<number> {
       log.fatal({ err: postgres.line, store: postgres.location }, postgres.summary);
       process.stderr.write(`forgejo-fleet-dispatcher: ${postgres.line}\n`);
       return postgres.exit;
+    }
+    if (error instanceof ListenError) {
+      // Exit 1, restarted: the port may be held by the previous instance still stopping.
+      log.fatal({ err: error.message, listener: error.key }, 'cannot listen');
+      process.stderr.write(`forgejo-fleet-dispatcher: ${error.message}\n`);
+      return 1;
     }
     if (!(error instanceof UnsupportedProviderError)) throw error;
     process.stderr.write(`${file}: ${error.message}\n`);

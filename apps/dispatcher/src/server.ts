@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { DispatcherConfig } from '@forgejo-fleet/config';
 import type { ForgejoClient } from '@forgejo-fleet/forgejo';
 import type { Provider } from '@forgejo-fleet/providers';
-import { every, systemClock } from '@forgejo-fleet/runtime';
+import { every, listenError, systemClock } from '@forgejo-fleet/runtime';
 import { openPostgresStore, openSqliteStore, type Store } from '@forgejo-fleet/store';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -168,40 +168,70 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
   });
 
   election?.start();
-  const server = await listen(app.fetch, config.listen);
-  const url = urlOf(server);
-  log.info({ url, fleetId: config.fleet_id }, 'dispatcher listening');
-  const opsServer =
-    config.ops?.listen === undefined
-      ? undefined
-      : await listen(createOpsApp({ ...ops, newRequestId: randomUUID }).fetch, config.ops.listen);
-  if (opsServer) log.info({ url: urlOf(opsServer) }, 'ops endpoint listening');
-  if (config.agent?.allow_insecure_http && config.agent.public_url.startsWith('http:')) {
-    // Said at every start: the poll answer carries a runner token, readable on the way.
-    log.warn(
-      { publicUrl: config.agent.public_url },
-      'agent.allow_insecure_http: warm VMs fetch their runner tokens over plain http',
-    );
+  // Each listener in turn; if one cannot open (a taken port), everything started so far is
+  // stopped again, so the caller can exit with the reason instead of hanging on open handles.
+  const opened: Server[] = [];
+  async function stopStarted(): Promise<void> {
+    service.stopAccepting();
+    await reconciler.stop();
+    // Released before the store closes: a follower takes over at once, not one TTL later.
+    await election?.stop();
+    await Promise.all(opened.map(closeServer));
+    await service.drain();
+    await store.close();
+    decisionFile?.close();
   }
-  warnAllowMetadata(config, log);
-  const agentServer =
-    config.agent === undefined
-      ? undefined
-      : await listen(
-          createAgentApp({
-            service,
-            log: log.child({ endpoint: 'agent' }),
-            now: options.now ?? Date.now,
-            maxPollsPerSecond: config.agent.max_polls_per_second,
-            maxPollsPerSource: config.agent.max_polls_per_source,
-            trustedProxies: config.agent.trusted_proxies,
-          }).fetch,
-          config.agent.listen,
-        );
-  if (agentServer) log.info({ url: urlOf(agentServer) }, 'agent endpoint listening');
+  async function open(fetch: Fetch, at: ListenAt, key: string): Promise<Server> {
+    const server = await listen(fetch, at, key);
+    opened.push(server);
+    return server;
+  }
+  let server: Server;
+  let opsServer: Server | undefined;
+  let agentServer: Server | undefined;
+  try {
+    server = await open(app.fetch, config.listen, 'listen');
+    log.info({ url: urlOf(server), fleetId: config.fleet_id }, 'dispatcher listening');
+    opsServer =
+      config.ops?.listen === undefined
+        ? undefined
+        : await open(
+            createOpsApp({ ...ops, newRequestId: randomUUID }).fetch,
+            config.ops.listen,
+            'ops.listen',
+          );
+    if (opsServer) log.info({ url: urlOf(opsServer) }, 'ops endpoint listening');
+    if (config.agent?.allow_insecure_http && config.agent.public_url.startsWith('http:')) {
+      // Said at every start: the poll answer carries a runner token, readable on the way.
+      log.warn(
+        { publicUrl: config.agent.public_url },
+        'agent.allow_insecure_http: warm VMs fetch their runner tokens over plain http',
+      );
+    }
+    warnAllowMetadata(config, log);
+    agentServer =
+      config.agent === undefined
+        ? undefined
+        : await open(
+            createAgentApp({
+              service,
+              log: log.child({ endpoint: 'agent' }),
+              now: options.now ?? Date.now,
+              maxPollsPerSecond: config.agent.max_polls_per_second,
+              maxPollsPerSource: config.agent.max_polls_per_source,
+              trustedProxies: config.agent.trusted_proxies,
+            }).fetch,
+            config.agent.listen,
+            'agent.listen',
+          );
+    if (agentServer) log.info({ url: urlOf(agentServer) }, 'agent endpoint listening');
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
 
   return {
-    url,
+    url: urlOf(server),
     agentUrl: agentServer ? urlOf(agentServer) : undefined,
     opsUrl: opsServer ? urlOf(opsServer) : undefined,
     service,
@@ -210,29 +240,21 @@ export async function startDispatcher(options: StartOptions): Promise<RunningDis
     async close() {
       // Refuse new work first, then let in-flight creates finish and record their state; running
       // VMs are left alone (the next start's reconciler picks them up from the store).
-      service.stopAccepting();
-      await reconciler.stop();
-      // Released before the store closes: a follower takes over at once, not one TTL later.
-      await election?.stop();
-      await Promise.all([server, agentServer, opsServer].map((s) => (s ? closeServer(s) : undefined)));
-      await service.drain();
-      await store.close();
-      decisionFile?.close();
+      await stopStarted();
       log.info('dispatcher stopped');
     },
   };
 }
 
+type Fetch = (request: Request) => Response | Promise<Response>;
+type ListenAt = { host: string; port: number };
 type Server = Awaited<ReturnType<typeof listen>>;
 
-async function listen(
-  fetch: (request: Request) => Response | Promise<Response>,
-  at: { host: string; port: number },
-) {
+async function listen(fetch: Fetch, at: ListenAt, key: string) {
   const server = serve({ fetch, hostname: at.host, port: at.port });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
-    server.once('error', reject);
+    server.once('error', (error) => reject(listenError(error, key, at)));
   });
   return server;
 }

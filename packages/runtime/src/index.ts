@@ -1,6 +1,7 @@
 export { abortError, isAbortError, throwIfAborted } from './abort.js';
 export { type Clock, sleepUnlessAborted, systemClock } from './clock.js';
 export { createLimiter, type Limiter } from './limiter.js';
+export { ListenError, listenError } from './listen-error.js';
 export { createLogger, type LoggerOptions, SECRET_PATHS } from './logger.js';
 export { every, type Loop, type LoopOptions } from './loop.js';
 export { packageVersion } from './package-version.js';
