@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { type AutoscalerConfig, ConfigError, loadAutoscalerConfig } from '@forgejo-fleet/config';
-import { parseServiceCommandLine } from '@forgejo-fleet/runtime';
+import { ListenError, parseServiceCommandLine } from '@forgejo-fleet/runtime';
 import { createLogger } from './logger.js';
 import { startAutoscaler } from './server.js';
 
@@ -49,7 +49,16 @@ async function main(): Promise<number> {
     return EXIT_CONFIG;
   }
   const log = createLogger(config.log.level);
-  const autoscaler = await startAutoscaler({ config, log });
+  let autoscaler: Awaited<ReturnType<typeof startAutoscaler>>;
+  try {
+    autoscaler = await startAutoscaler({ config, log });
+  } catch (error) {
+    if (!(error instanceof ListenError)) throw error;
+    // Exit 1, restarted: the port may be held by the previous instance still stopping.
+    log.fatal({ err: error.message, listener: error.key }, 'cannot listen');
+    process.stderr.write(`forgejo-fleet-autoscaler: ${error.message}\n`);
+    return 1;
+  }
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
   });

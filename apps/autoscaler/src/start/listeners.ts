@@ -48,7 +48,7 @@ export async function openListeners(deps: {
       });
       // Without a metrics listener, health checks live here; metrics stay off the public listener.
       if (!config.metrics) receiver.route('/', createOpsApp({ scopes, routesLoaded }));
-      const listener = await listen(receiver.fetch, webhook.listen);
+      const listener = await listen(receiver.fetch, webhook.listen, 'webhook.listen');
       listeners.push(listener);
       webhookUrl = listener.url;
       hooks = createHookManager({
@@ -61,7 +61,7 @@ export async function openListeners(deps: {
     }
     if (config.metrics) {
       const ops = createOpsApp({ scopes, registry: metrics.registry, routesLoaded });
-      const listener = await listen(ops.fetch, config.metrics.listen);
+      const listener = await listen(ops.fetch, config.metrics.listen, 'metrics.listen');
       listeners.push(listener);
       opsUrl = listener.url;
     }
