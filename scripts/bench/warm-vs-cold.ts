@@ -71,7 +71,7 @@ fleet_id: bench
 listen: { host: 127.0.0.1, port: 0 }
 store: { path: ${join(work, 'bench.db')}, decision_log: ${join(work, 'decisions.jsonl')} }
 forgejo: { api_url: ${forgejo.url}, instance_url: ${forgejo.url}, token_env: T }
-agent: { listen: { host: 127.0.0.1, port: 0 }, public_url: http://127.0.0.1:1, hold: 25s, max_polls_per_second: 10000 }
+agent: { listen: { host: 127.0.0.1, port: 0 }, public_url: http://127.0.0.1:1, hold: 25s, max_polls_per_second: 10000, max_polls_per_source: 10000 }
 limits: { max_vms: 100000 }
 providers:
   cloud: { kind: shell, command: [/bin/false], create_concurrency: 100, max_instances: 100000 }
@@ -115,6 +115,14 @@ function startAgents(): void {
           return;
         }
         await res?.arrayBuffer();
+        // As the real agent does: a 429 is waited out (every simulated VM polls from 127.0.0.1,
+        // which the per-source limit above is raised for), anything else over 400 ends the VM.
+        if (res?.status === 429) {
+          await new Promise((resolve) =>
+            setTimeout(resolve, 1000 * Number(res.headers.get('retry-after') ?? 1)),
+          );
+          continue;
+        }
         if (res === undefined || res.status >= 400) return;
       }
     })();
