@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { abortError } from '@forgejo-fleet/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, startTestFleet, type TestFleet } from '../__fixtures__/fleet.js';
+import { decisionsHelp } from './decisions.js';
 
 let fleet: TestFleet;
 let acme: string;
@@ -121,5 +123,24 @@ describe('forgejo-fleet decisions', () => {
 
     expect(run.code).toBe(64);
     expect(run.stderr).toMatch(message);
+  });
+});
+
+describe('forgejo-fleet decisions --help', () => {
+  const [usage = ''] = decisionsHelp.split('\n');
+
+  it('names every flag it describes in its usage line', () => {
+    const described = [...decisionsHelp.matchAll(/^ {2}(--[a-z-]+)/gm)]
+      .map((match) => match[1] ?? '')
+      .filter((flag) => flag !== '--url' && flag !== '--token-file');
+
+    expect(described).toContain('--interval');
+    for (const flag of described) expect(usage).toMatch(new RegExp(`[[ ]${flag}[ \\]]`));
+  });
+
+  it('has the usage line docs/cli.md shows', () => {
+    const docs = readFileSync(new URL('../../../../docs/cli.md', import.meta.url), 'utf8');
+
+    expect(docs.split('\n')).toContain(usage.replace(/^Usage: /, ''));
   });
 });

@@ -8,7 +8,7 @@ import { interruptSignal } from '../interrupt.js';
 import { EXIT } from '../io.js';
 import { shortTime } from '../table.js';
 
-export const decisionsHelp = `Usage: forgejo-fleet decisions [--dispatch ID] [--since D | --after SEQ] [--follow] [--json]
+export const decisionsHelp = `Usage: forgejo-fleet decisions [--dispatch ID] [--since D | --after SEQ] [--follow] [--interval D] [--json]
 
 Prints the decision log; --follow keeps printing new decisions.
 The client's scopes' decisions, oldest first: every create, fallback, delete, refusal, adoption,
