@@ -104,7 +104,9 @@ export function connect(
   const url = given.replace(/\/+$/, '');
   const token = readToken(connection.tokenFile ?? io.env.FORGEJO_FLEET_TOKEN_FILE, io);
   if (token === undefined) {
-    throw new UsageError('no client token: pass --token-file FILE or set FORGEJO_FLEET_TOKEN_FILE');
+    throw new UsageError(
+      'no client token: pass --token-file FILE, or set FORGEJO_FLEET_TOKEN_FILE (a file) or FORGEJO_FLEET_TOKEN (the token)',
+    );
   }
   const api = createDispatchApiClient({
     url,

@@ -149,6 +149,8 @@ describe('forgejo-fleet list', () => {
     const run = await cli(fleet, ['list'], { io: { env: { FORGEJO_FLEET_URL: fleet.url } } });
 
     expect(run.code).toBe(64);
-    expect(run.stderr).toContain('no client token: pass --token-file FILE or set FORGEJO_FLEET_TOKEN_FILE');
+    expect(run.stderr).toContain(
+      'no client token: pass --token-file FILE, or set FORGEJO_FLEET_TOKEN_FILE (a file) or FORGEJO_FLEET_TOKEN (the token)',
+    );
   });
 });
