@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  type AnyProviderConfig,
   DEFAULT_CHOICE,
   type Instance,
   type InstanceSpec,
@@ -12,7 +13,7 @@ import {
 import { type RunningFakeHetzner, startFakeHetzner, startFakeKubernetes } from '@forgejo-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
-import { CHECK_TAG, providerCheck } from './provider-check.js';
+import { CHECK_TAG, isRealCloud, providerCheck, providerCheckHelp } from './provider-check.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fleet-provider-check-'));
@@ -221,6 +222,25 @@ contexts: [{name: fake, context: {cluster: fake, user: fleet}}]
     [['provider-check', '--dispatcher', '/nonexistent.yaml', '--provider', 'p'], 2],
   ])('%j exits %i', async (argv, code) => {
     expect((await run(argv)).code).toBe(code);
+  });
+
+  it('--help names the kinds that need --yes as isRealCloud decides: kubernetes always, loopback or not', () => {
+    const kinds: [Record<string, string>, boolean][] = [
+      [{ kind: 'ec2' }, true],
+      [{ kind: 'ec2', endpoint: 'http://127.0.0.1:4566' }, false],
+      [{ kind: 'hetzner', endpoint: 'https://api.hetzner.cloud/v1' }, true],
+      [{ kind: 'hetzner', endpoint: 'http://localhost:8080/v1' }, false],
+      [{ kind: 'kubernetes' }, true],
+      [{ kind: 'shell' }, false],
+    ];
+    for (const [config, real] of kinds) {
+      expect([config, isRealCloud(config as unknown as AnyProviderConfig)]).toEqual([config, real]);
+    }
+    const help = providerCheckHelp.replace(/\s+/g, ' ');
+    expect(help).toContain('kind ec2 or hetzner without a loopback endpoint');
+    expect(help).toContain('kind kubernetes on any cluster, a loopback API server included');
+    expect(help).toContain('kind shell never needs it');
+    expect(help).toContain('64 for bad usage or a missing --yes');
   });
 
   it('names the known providers and scopes on a typo', async () => {

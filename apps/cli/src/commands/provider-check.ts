@@ -19,10 +19,11 @@ Runs the provider conformance checks against a configured provider and deletes w
 The instances carry the config's fleet tag (forgejo-fleet=<fleet_id>, so the documented IAM
 policy lets it delete them) and a throwaway check id (forgejo-fleet-check=ff-conf-…) that the
 checks select by, so no fleet's own instances are ever touched. --scope uses that scope's
-credential overrides. Against a real cloud (ec2 or hetzner without a loopback endpoint) it
-creates a few billed VMs and needs --yes. If a delete is refused, it prints the ids to delete by
-hand. Exit 0 when every check passed, 1 when one failed (or something is left behind), 2 for a
-bad config, 64 for bad usage.`;
+credential overrides. It needs --yes where it makes real workloads: kind ec2 or hetzner
+without a loopback endpoint (a few billed VMs) and kind kubernetes on any cluster, a loopback
+API server included (a few pods or VMs); kind shell never needs it. If a delete is refused, it
+prints the ids to delete by hand. Exit 0 when every check passed, 1 when one failed (or
+something is left behind), 2 for a bad config, 64 for bad usage or a missing --yes.`;
 
 /** The tag holding the throwaway check id; the fleet tag itself holds the config's fleet_id. */
 export const CHECK_TAG = 'forgejo-fleet-check';
