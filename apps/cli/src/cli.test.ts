@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,5 +159,90 @@ describe('forgejo-fleet render-user-data', () => {
     ]);
     expect(result.code).toBe(64);
     expect(result.stderr).toContain('no route "nope" (routes: linux-small, linux-large)');
+  });
+});
+
+describe('forgejo-fleet --help', () => {
+  // One whole phrase per command, written for the list (a regression cut them from the help text).
+  const SUMMARIES: Record<string, string> = {
+    'validate-config': 'Checks config files and prints "ok", or prints every problem and exits 2.',
+    'render-user-data': "Prints a route's cloud-init user-data, with a placeholder runner token.",
+    'provider-check': 'Runs the conformance checks against a provider, then deletes what it made.',
+    status: "One screen: routes, live VMs, warm pools, recent refusals, today's budgets.",
+    list: 'Lists dispatches: filters, pages, a table or --json.',
+    get: 'Shows one dispatch with its state transitions.',
+    cancel: 'Cancels a dispatch: its VM and its runner registration are deleted.',
+    dispatch: 'Asks for one VM by hand, by scope and labels (no Forgejo job).',
+    routes: 'Lists the routes: labels, providers, live VMs against limits, warm pools.',
+    decisions: 'Prints the decision log; --follow keeps printing new decisions.',
+    why: 'Asks the dispatcher why a job waits or what became of its VM.',
+    'store migrate': 'Copies a single-host SQLite store into an empty PostgreSQL database.',
+  };
+
+  async function commandLines(): Promise<string[]> {
+    const result = await run(['--help']);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    const start = lines.indexOf('Commands:') + 1;
+    return lines.slice(start, lines.indexOf('', start));
+  }
+
+  it('gives every command its whole one-line summary', async () => {
+    const lines = await commandLines();
+
+    expect(lines).toEqual(
+      Object.entries(SUMMARIES).map(([name, summary]) => `  ${name.padEnd(18)} ${summary}`),
+    );
+    for (const line of lines) {
+      expect(line).toMatch(/\.$/);
+      expect(line).not.toMatch(/[,;:]$/);
+      expect(line.length).toBeLessThanOrEqual(100);
+    }
+  });
+
+  it.each(Object.keys(SUMMARIES))('lists %s, which has its own --help', async (name) => {
+    const result = await run([...name.split(' '), '--help']);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^Usage: forgejo-fleet ${name}( |\n)`));
+  });
+});
+
+describe('exit code 2: a config file is invalid', () => {
+  const docs = readFileSync(`${root}docs/cli.md`, 'utf8');
+  const bad = () => {
+    const file = join(credentials, 'invalid.yaml');
+    writeFileSync(file, 'fleet_id: Bad Name\n');
+    return file;
+  };
+  const commands: [string, (file: string) => string[]][] = [
+    ['validate-config', (file) => ['validate-config', '--dispatcher', file]],
+    ['render-user-data', (file) => ['render-user-data', '--dispatcher', file, '--route', 'linux']],
+    ['provider-check', (file) => ['provider-check', '--dispatcher', file, '--provider', 'p']],
+    [
+      'store migrate',
+      (file) => [
+        'store',
+        'migrate',
+        '--from',
+        'sqlite:/nowhere/d.db',
+        '--to',
+        'postgres',
+        '--dispatcher',
+        file,
+      ],
+    ],
+  ];
+
+  it.each(commands)('%s exits 2, and the help and docs/cli.md say so', async (name, argv) => {
+    const result = await run(argv(bad()));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('fleet_id');
+    const help = (await run(['--help'])).stdout;
+    const helpRow = help.slice(help.indexOf('\n  2   '), help.indexOf('\n  64  '));
+    expect(helpRow.replace(/\s+/g, ' ')).toContain(name);
+    const docsRow = docs.split('\n').find((line) => line.startsWith('| 2 |'));
+    expect(docsRow).toContain(`\`${name}`);
   });
 });

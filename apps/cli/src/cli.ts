@@ -13,21 +13,68 @@ import { validateConfig, validateConfigHelp } from './commands/validate-config.j
 import { why, whyHelp } from './commands/why.js';
 import { type CliIo, EXIT, UsageError } from './io.js';
 
-type Command = { run: (argv: readonly string[], io: CliIo) => number | Promise<number>; help: string };
+/**
+ * A verb: `summary` is its line in the top-level help (one complete phrase, written here rather
+ * than cut from its help text), `subcommands` the words after it that name what runs (they show
+ * in the top-level help and in the verb's error messages, e.g. `forgejo-fleet store migrate: …`).
+ */
+type Command = {
+  run: (argv: readonly string[], io: CliIo) => number | Promise<number>;
+  help: string;
+  summary: string;
+  subcommands?: readonly string[];
+};
 
 const commands: Record<string, Command> = {
-  'validate-config': { run: validateConfig, help: validateConfigHelp },
-  'render-user-data': { run: renderUserDataCommand, help: renderUserDataHelp },
-  'provider-check': { run: providerCheck, help: providerCheckHelp },
-  status: { run: status, help: statusHelp },
-  list: { run: list, help: listHelp },
-  get: { run: get, help: getHelp },
-  cancel: { run: cancel, help: cancelHelp },
-  dispatch: { run: dispatch, help: dispatchHelp },
-  routes: { run: routes, help: routesHelp },
-  decisions: { run: decisions, help: decisionsHelp },
-  why: { run: why, help: whyHelp },
-  store: { run: store, help: storeHelp },
+  'validate-config': {
+    run: validateConfig,
+    help: validateConfigHelp,
+    summary: 'Checks config files and prints "ok", or prints every problem and exits 2.',
+  },
+  'render-user-data': {
+    run: renderUserDataCommand,
+    help: renderUserDataHelp,
+    summary: "Prints a route's cloud-init user-data, with a placeholder runner token.",
+  },
+  'provider-check': {
+    run: providerCheck,
+    help: providerCheckHelp,
+    summary: 'Runs the conformance checks against a provider, then deletes what it made.',
+  },
+  status: {
+    run: status,
+    help: statusHelp,
+    summary: "One screen: routes, live VMs, warm pools, recent refusals, today's budgets.",
+  },
+  list: { run: list, help: listHelp, summary: 'Lists dispatches: filters, pages, a table or --json.' },
+  get: { run: get, help: getHelp, summary: 'Shows one dispatch with its state transitions.' },
+  cancel: {
+    run: cancel,
+    help: cancelHelp,
+    summary: 'Cancels a dispatch: its VM and its runner registration are deleted.',
+  },
+  dispatch: {
+    run: dispatch,
+    help: dispatchHelp,
+    summary: 'Asks for one VM by hand, by scope and labels (no Forgejo job).',
+  },
+  routes: {
+    run: routes,
+    help: routesHelp,
+    summary: 'Lists the routes: labels, providers, live VMs against limits, warm pools.',
+  },
+  decisions: {
+    run: decisions,
+    help: decisionsHelp,
+    summary: 'Prints the decision log; --follow keeps printing new decisions.',
+  },
+  why: { run: why, help: whyHelp, summary: 'Asks the dispatcher why a job waits or what became of its VM.' },
+  store: {
+    run: store,
+    help: storeHelp,
+    summary: 'Copies a single-host SQLite store into an empty PostgreSQL database.',
+    subcommands: ['migrate'],
+  },
 };
 
 export function usage(): string {
@@ -35,11 +82,15 @@ export function usage(): string {
 
 Commands:
 ${Object.entries(commands)
-  .map(([name, command]) => `  ${name.padEnd(18)} ${command.help.split('\n')[2] ?? ''}`)
+  .map(([name, command]) => `  ${displayName(name, command).padEnd(18)} ${command.summary}`)
   .join('\n')}
 
 Run "forgejo-fleet <command> --help" for a command's flags.
 ${GLOBAL_HELP}`;
+}
+
+function displayName(name: string, command: Command): string {
+  return command.subcommands === undefined ? name : `${name} ${command.subcommands.join('|')}`;
 }
 
 // Options, config, environment and exit codes shared by every command.
@@ -61,8 +112,9 @@ Environment:
 Exit codes:
   0   ok
   1   the command failed (the dispatcher, a provider or a file said no; the message says which)
-  2   validate-config: a config file is invalid (every problem is printed)
-  64  wrong command line (usage on stderr)
+  2   a config file is invalid or unreadable (every problem is printed): validate-config,
+      render-user-data, provider-check, store migrate --dispatcher
+  64  wrong command line (usage on stderr), or provider-check without a needed --yes
   70  not built and no sources to run (the bin shim; run npm run build)
 `;
 
@@ -92,14 +144,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(`${command.help}\n`);
     return EXIT.ok;
   }
+  // "store migrate", not "store": the message names what the operator ran.
+  const sub = rest[0];
+  const label = sub !== undefined && command.subcommands?.includes(sub) ? `${name} ${sub}` : name;
   try {
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`forgejo-fleet ${name}: ${error.message}\n\n${command.help}\n`);
+      io.stderr(`forgejo-fleet ${label}: ${error.message}\n\n${command.help}\n`);
       return EXIT.usage;
     }
-    io.stderr(`forgejo-fleet ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr(`forgejo-fleet ${label}: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.failure;
   }
 }

@@ -169,7 +169,7 @@ describePostgres('forgejo-fleet store migrate (PostgreSQL)', (db) => {
 
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(
-      /forgejo-fleet store: target postgres:\/\/\S+ already holds 3 dispatches, 1 decisions; copy into an empty database/,
+      /forgejo-fleet store migrate: target postgres:\/\/\S+ already holds 3 dispatches, 1 decisions; copy into an empty database/,
     );
   });
 
@@ -195,6 +195,14 @@ describe('forgejo-fleet store migrate (command line)', () => {
   it.each([
     [['store'], 'store needs a subcommand: migrate'],
     [['store', 'copy'], 'unknown subcommand "copy"'],
+  ])('%j is a usage error of store: %s', async (argv, message) => {
+    const result = await run(argv);
+
+    expect(result.code).toBe(64);
+    expect(result.stderr).toContain(`forgejo-fleet store: ${message}`);
+  });
+
+  it.each([
     [['store', 'migrate', '--to', 'postgres'], '--from must be sqlite:PATH'],
     [['store', 'migrate', '--from', '/var/lib/d.db', '--to', 'postgres'], '--from must be sqlite:PATH'],
     [['store', 'migrate', ...from, '--to', 'mysql'], '--to must be postgres'],
@@ -218,11 +226,11 @@ describe('forgejo-fleet store migrate (command line)', () => {
       ['store', 'migrate', ...from, '--to', 'postgres', '--dispatcher', 'd.yaml', '--tls', 'disable'],
       '--tls and --dispatcher exclude each other',
     ],
-  ])('%j is a usage error: %s', async (argv, message) => {
+  ])('%j is a usage error naming store migrate: %s', async (argv, message) => {
     const result = await run(argv);
 
     expect(result.code).toBe(64);
-    expect(result.stderr).toContain(`forgejo-fleet store: ${message}`);
+    expect(result.stderr.startsWith(`forgejo-fleet store migrate: ${message}`)).toBe(true);
     expect(result.stderr).not.toContain('secret');
   });
 
@@ -260,7 +268,7 @@ describe('forgejo-fleet store migrate (command line)', () => {
     expect(result).toEqual({
       code: 1,
       stdout: '',
-      stderr: `copying sqlite:${sqlitePath} …\nforgejo-fleet store: ${sqlitePath}: no SQLite store there\n`,
+      stderr: `copying sqlite:${sqlitePath} …\nforgejo-fleet store migrate: ${sqlitePath}: no SQLite store there\n`,
     });
   });
 
