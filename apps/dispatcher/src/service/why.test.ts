@@ -38,7 +38,9 @@ describe('GET /v1/dispatches/{id}/why', () => {
       expect(text).toContain(`dispatch ${id} for job handle ${job.handle}`);
       expect(text).toContain('state: booting');
       expect(text).toContain('route: small');
-      expect(text).toContain('scope: org:acme; Forgejo credentials: scopes."org:acme" (token from env:ACME)');
+      expect(text).toContain(
+        'scope: org:acme; Forgejo credentials: scopes."org:acme".forgejo_token (token from env:ACME)',
+      );
       expect(text).toContain('route small: 1 of 100 live VMs');
       expect(text).toMatch(
         /budget routes\.small\.limits\.vm_minutes_per_day: 0 VM-minutes of 600 used today/,

@@ -56,7 +56,7 @@ export async function explainDispatch(
   );
   const scope = deps.config.scopes.find((s) => s.key === record.scope);
   lines.push(
-    `scope: ${record.scope}; Forgejo credentials: ${scope ? `scopes."${scope.key}" (token from ${scope.forgejo_token.source})` : 'scope no longer configured'}`,
+    `scope: ${record.scope}; Forgejo credentials: ${scope ? `${scope.forgejo_token_key} (token from ${scope.forgejo_token.source})` : 'scope no longer configured'}`,
   );
   if (record.runner) lines.push(`runner registration: ${record.runner.name} (id ${record.runner.id})`);
 

@@ -16,6 +16,8 @@ export interface ScopeEntry {
   readonly scope: Scope;
   /** The scope's own Forgejo token, or the default one. */
   readonly forgejo_token: SecretRef;
+  /** Where `forgejo_token` is configured: the scope's own key, or `forgejo.token_*` (the default). */
+  readonly forgejo_token_key: string;
   /** Credential overrides by provider name, parsed for that provider's kind. */
   readonly providers: Readonly<Record<string, unknown>>;
   readonly limits: {
@@ -205,6 +207,10 @@ function checkScopes(parsed: Parsed, providerNames: string[], issues: ConfigIssu
         key: canonical,
         scope,
         forgejo_token: token,
+        forgejo_token_key:
+          settings.forgejo_token === undefined
+            ? 'forgejo.token (the default)'
+            : `scopes."${canonical}".forgejo_token`,
         providers: overrides,
         limits: settings.limits,
       });

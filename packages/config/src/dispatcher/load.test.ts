@@ -109,9 +109,9 @@ describe('loading a valid dispatcher config', () => {
     const config = load(base());
     expect(config.forgejo.token).toBeInstanceOf(Secret);
     expect(config.forgejo.token?.reveal()).toBe('forgejo-pat');
-    expect(config.scopes.map((s) => [s.key, s.forgejo_token.reveal()])).toEqual([
-      ['org:acme', 'acme-pat'],
-      ['user:alice', 'forgejo-pat'],
+    expect(config.scopes.map((s) => [s.key, s.forgejo_token.reveal(), s.forgejo_token_key])).toEqual([
+      ['org:acme', 'acme-pat', 'scopes."org:acme".forgejo_token'],
+      ['user:alice', 'forgejo-pat', 'forgejo.token (the default)'],
     ]);
     expect(config.clients[0]?.scopes).toBe('*');
     expect(config.routes[0]?.runner_labels).toEqual(['linux:host']);
