@@ -33,7 +33,17 @@ import { z } from 'zod';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 // Shipped beside the code: what the units, `--help` texts and the install guide refer to.
-const EXTRAS = ['README.md', 'config.example.yaml', 'autoscaler.example.yaml', 'deploy', 'docs'];
+// The two check scripts the install and upgrade docs run on a host (both need only a shell,
+// curl and jq; smoke-live.sh finds runtime-http-smoke.sh beside itself).
+const EXTRAS = [
+  'README.md',
+  'config.example.yaml',
+  'autoscaler.example.yaml',
+  'deploy',
+  'docs',
+  'scripts/runtime-http-smoke.sh',
+  'scripts/smoke-live.sh',
+];
 
 const RootManifest = z.object({ version: z.string().min(1), workspaces: z.array(z.string()).min(1) });
 const WorkspaceManifest = z.object({ name: z.string(), bin: z.record(z.string(), z.string()).optional() });
@@ -130,6 +140,7 @@ export function buildRelease(out: string): string {
   const dirs = workspaceDirs(manifest.workspaces);
   for (const dir of dirs) copyWorkspace(dir, stage);
   for (const file of ['package.json', 'package-lock.json', ...EXTRAS]) {
+    mkdirSync(dirname(join(stage, file)), { recursive: true });
     cpSync(join(root, file), join(stage, file), { recursive: true });
   }
   execFileSync(

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +76,13 @@ describe('npm run release', () => {
     ]) {
       expect(existsSync(join(prefix, file)), file).toBe(true);
     }
+    // The checks install-systemd.md and upgrading.md run from the release directory.
+    for (const script of ['scripts/runtime-http-smoke.sh', 'scripts/smoke-live.sh']) {
+      expect(statSync(join(prefix, script)).mode & 0o111, script).not.toBe(0);
+    }
+    expect(execFileSync(join(prefix, 'scripts/smoke-live.sh'), ['-h'], { encoding: 'utf8' })).toMatch(
+      /runtime-http-smoke\.sh/,
+    );
     for (const dev of ['tsx', 'typescript', 'vitest', 'apps/cli/src']) {
       const path = dev.includes('/') ? join(prefix, dev) : join(prefix, 'node_modules', dev);
       expect(existsSync(path), dev).toBe(false);
