@@ -28,7 +28,13 @@ export { MAX_LIST_LIMIT } from './list-query.js';
 export { routeScopeKey } from './live-counts.js';
 export { lockStore, readHolder, type StoreLock } from './lock.js';
 export { LATEST_SCHEMA_VERSION, type MigrationResult } from './migrations.js';
-export { describeLocation, type PostgresTls, redactUrl, type TlsMode } from './postgres/connection.js';
+export {
+  checkPostgresUrl,
+  describeLocation,
+  type PostgresTls,
+  redactUrl,
+  type TlsMode,
+} from './postgres/connection.js';
 export { LATEST_POSTGRES_SCHEMA_VERSION } from './postgres/migrations.js';
 export { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from './postgres/store.js';
 export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite.js';

@@ -89,3 +89,53 @@ describe('validate-config --no-secrets', () => {
     expect(() => run(['--dispatcher', DISPATCHER, '--no-secret'])).toThrow("Unknown option '--no-secret'");
   });
 });
+
+describe('validate-config: the PostgreSQL store URL, held to the store rules', () => {
+  const file = '/cfg/pg.yaml';
+  const config = `${SMALL.replace(
+    'store: { path: fleet.db, decision_log: decisions.jsonl }',
+    'store: { kind: postgres, url_env: PG_URL, tls: { mode: disable } }',
+  )}  - { name: ci, token_env: CT, scopes: ['*'] }\n`;
+
+  function withUrl(url: string, flags: string[] = []) {
+    const out = { stdout: '', stderr: '' };
+    const code = validateConfig(['--dispatcher', file, ...flags], {
+      stdout: (text) => {
+        out.stdout += text;
+      },
+      stderr: (text) => {
+        out.stderr += text;
+      },
+      env: { FT: 'forgejo-token', CT: 'client-token-0123456789', PG_URL: url },
+      readFile: () => config,
+    });
+    return { code, ...out };
+  }
+
+  it('accepts a postgres:// URL', () => {
+    expect(withUrl('postgres://fleet:hunter2@127.0.0.1:5432/fleet')).toEqual({
+      code: 0,
+      stdout: 'ok\n',
+      stderr: '',
+    });
+  });
+
+  it.each([
+    [
+      'postgres://fleet:hunter2@db/fleet?sslmode=disable',
+      'remove sslmode from the URL and set store.tls instead',
+    ],
+    ['//fleet:hunter2@db/fleet', 'not a URL; expected postgres://user:password@host:port/database'],
+    ['mysql://fleet:hunter2@db/fleet', 'expected a postgres:// URL, got mysql://…'],
+  ])('refuses %j as the dispatcher would at start, without echoing it', (url, problem) => {
+    const result = withUrl(url);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}: store.url (from env:PG_URL): ${problem}`);
+    expect(result.stderr).not.toContain('hunter2');
+  });
+
+  it('leaves the URL alone with --no-secrets (it is not read)', () => {
+    expect(withUrl('mysql://fleet:hunter2@db/fleet', ['--no-secrets']).code).toBe(0);
+  });
+});

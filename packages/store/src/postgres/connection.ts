@@ -74,7 +74,12 @@ export function describeLocation(url: string, schema?: string): string {
   }
 }
 
-function checkUrl(url: string): URL {
+/**
+ * The rules a store URL must meet, checked at open and by `forgejo-fleet validate-config`: a
+ * postgres:// URL, and TLS only in `store.tls`. Throws InvalidArgumentError (field `url`) that
+ * never echoes the text, which may hold a password.
+ */
+export function checkPostgresUrl(url: string): URL {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -126,7 +131,7 @@ const types: pg.CustomTypesConfig = {
 };
 
 export function createPool(options: PoolOptions): pg.Pool {
-  checkUrl(options.url);
+  checkPostgresUrl(options.url);
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
     throw new InvalidArgumentError('schema', 'expected a lowercase SQL identifier');
   }
