@@ -21,11 +21,22 @@ import { createLogger, startDispatcher } from '@forgejo-fleet/dispatcher';
 import { startFakeForgejo } from '@forgejo-fleet/testkit';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const { values } = parseArgs({ options: { jobs: { type: 'string' } }, strict: true });
+const USAGE = 'usage: npm run demo [-- --jobs N]   (N from 1 to 500; without it: 6 sample jobs)';
+const { values } = parseDemoArgs();
 const jobCount = values.jobs === undefined ? undefined : Number(values.jobs);
 if (jobCount !== undefined && !(Number.isInteger(jobCount) && jobCount > 0 && jobCount <= 500)) {
-  process.stderr.write('demo: --jobs takes a whole number from 1 to 500\n');
+  process.stderr.write(`demo: --jobs takes a whole number from 1 to 500\n${USAGE}\n`);
   process.exit(64);
+}
+
+/** The command line, or exit 64 with the reason and the usage (a typo is not a crash). */
+function parseDemoArgs() {
+  try {
+    return parseArgs({ options: { jobs: { type: 'string' } }, strict: true });
+  } catch (error) {
+    process.stderr.write(`demo: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.exit(64);
+  }
 }
 
 const SAMPLE_JOBS = [

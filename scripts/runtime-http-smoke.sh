@@ -183,6 +183,9 @@ expect_json() {
 }
 
 request GET "$ops_base/healthz" none
+if [[ "$status" == 404 && -z "${OPS_URL:-}" ]]; then
+  fail "GET /healthz: 404 at $base; a dispatcher with ops.listen serves it on that listener: set OPS_URL"
+fi
 expect_status 'GET /healthz' 200
 expect_json 'GET /healthz' '.status == "ok"' '{"status":"ok"}'
 ok 'GET /healthz'

@@ -30,4 +30,13 @@ describe('npm run demo', () => {
   it('refuses a bad --jobs value', async () => {
     await expect(run(['--jobs', 'many'])).rejects.toMatchObject({ code: 64 });
   });
+
+  it('refuses a mistyped option with the usage, not a stack trace', async () => {
+    const refused = await run(['--job', '3']).catch((error: { code: number; stderr: string }) => error);
+
+    expect(refused).toMatchObject({ code: 64 });
+    expect((refused as { stderr: string }).stderr).toMatch(/^demo: Unknown option '--job'/);
+    expect((refused as { stderr: string }).stderr).toContain('usage: npm run demo [-- --jobs N]');
+    expect((refused as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
+  });
 });

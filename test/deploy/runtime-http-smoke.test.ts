@@ -175,6 +175,8 @@ clients:
           OPS_TOKEN_FILE: opsTokenFile,
         });
         const refused = await runScript('scripts/runtime-http-smoke.sh', env);
+        const { OPS_URL: _ops, ...withoutOpsUrl } = env;
+        const misdirected = await runScript('scripts/runtime-http-smoke.sh', withoutOpsUrl);
 
         expect(passed.stderr).toBe('');
         expect(passed.code).toBe(0);
@@ -182,6 +184,11 @@ clients:
         expect(passed.stdout).not.toContain('ops-token-0123456789abcdef');
         expect(refused.code).toBe(1);
         expect(refused.stderr).toMatch(/FAIL GET \/readyz: expected HTTP 200, got 401/);
+        // The API listener has no /healthz when ops.listen is set: the script says where it is.
+        expect(misdirected.code).toBe(1);
+        expect(misdirected.stderr).toMatch(
+          /FAIL GET \/healthz: 404 at http:\/\/127\.0\.0\.1:\d+; a dispatcher with ops\.listen serves it on that listener: set OPS_URL/,
+        );
       } finally {
         await withOps.close();
       }
