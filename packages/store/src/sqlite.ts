@@ -21,6 +21,7 @@ import type {
   DispatchPatch,
   DispatchRecord,
   DispatchState,
+  LiveCounts,
   LiveLimits,
   NewDispatch,
   Store,
@@ -125,6 +126,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     return record;
   }
 
+  /** The live counts now (live_counts, kept by triggers): for countLive and every limited write. */
+  function liveCounts(): LiveCounts {
+    return foldLiveGroups(statements.countLive.all() as LiveGroup[]);
+  }
+
   const insert = db.transaction(
     (dispatch: NewDispatch, limits?: LiveLimits): { record: DispatchRecord; created: boolean } => {
       // Inside the IMMEDIATE transaction: no other connection writes between the count and the
@@ -132,11 +138,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       if (limits !== undefined) {
         const held = dispatch.handle === null ? undefined : getByHandle(dispatch.handle);
         if (held !== undefined) return { record: held, created: false };
-        const refused = exceededLimit(
-          foldLiveGroups(statements.countLive.all() as LiveGroup[]),
-          dispatch,
-          limits,
-        );
+        const refused = exceededLimit(liveCounts(), dispatch, limits);
         if (refused !== undefined) throw refused;
       }
       return insertRow(dispatch);
@@ -250,7 +252,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   function refuseOverCap(id: string, from: readonly DispatchState[], limits: LiveLimits): void {
     const current = getById(id);
     if (current === undefined || !from.includes(current.state) || isLiveState(current.state)) return;
-    const refused = exceededLimit(foldLiveGroups(statements.countLive.all() as LiveGroup[]), current, limits);
+    const refused = exceededLimit(liveCounts(), current, limits);
     if (refused !== undefined) throw refused;
   }
 
@@ -300,7 +302,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
     async countLive() {
       open();
-      return foldLiveGroups(statements.countLive.all() as LiveGroup[]);
+      return liveCounts();
     },
 
     async touch(ids, at) {

@@ -203,6 +203,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     return fence === undefined ? work(pool) : transaction(work, false, fence);
   }
 
+  async function liveCounts(db: Queryable): Promise<LiveCounts> {
+    return foldLiveGroups((await db.query<LiveGroup>(prepared('countLive', []))).rows);
+  }
+
   async function one(db: Queryable, query: pg.QueryConfig): Promise<DispatchRecord | undefined> {
     const { rows } = await db.query(query);
     return rows[0] === undefined ? undefined : toRecord(rows[0]);
@@ -329,8 +333,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         const current = await one(db, prepared('getById', [id]));
         if (current === undefined || !from.includes(current.state)) return undefined;
         if (!isLiveState(current.state)) {
-          const counts = foldLiveGroups((await db.query<LiveGroup>(prepared('countLive', []))).rows);
-          const refused = exceededLimit(counts, current, options.limits);
+          const refused = exceededLimit(await liveCounts(db), current, options.limits);
           if (refused !== undefined) throw refused;
         }
         return transition(id, from, to, at, patch, lazy, options.fence, db);
@@ -389,9 +392,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
     async countLive() {
       open();
-      return guarded(async () =>
-        foldLiveGroups((await pool.query<LiveGroup>(prepared('countLive', []))).rows),
-      );
+      return guarded(async () => liveCounts(pool));
     },
 
     async touch(ids, at) {
